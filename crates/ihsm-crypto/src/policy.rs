@@ -1,0 +1,365 @@
+//! The approval policy: for every service and parameter set, whether ihsm counts it as an
+//! approved service (FIPS 140-3 service indicator) and why.
+//!
+//! This table, not AWS-LC, decides what ihsm reports. AWS-LC's own indicator is a second
+//! opinion: ihsm never calls a service approved that AWS-LC does not indicate (apart from the
+//! few entries marked `indicator_exempt`, each with its reason), and the table records what
+//! AWS-LC says for every entry so a test can check the two agree (`tests/policy.rs`).
+
+use crate::types::{AesBits, Curve, HashAlg, RsaBits};
+
+/// One service with the parameters that decide its approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Service {
+    /// Random bytes from the DRBG.
+    Random,
+    /// SHA-2 message digest.
+    Digest(HashAlg),
+    /// HMAC generation or verification.
+    Hmac {
+        /// Hash.
+        hash: HashAlg,
+        /// Key shorter than 112 bits (14 bytes).
+        short_key: bool,
+    },
+    /// AES-GCM encryption with the IV made inside the module.
+    AesGcmEncrypt(AesBits),
+    /// AES-GCM decryption.
+    AesGcmDecrypt(AesBits),
+    /// AES-CBC.
+    AesCbc {
+        /// Key size.
+        bits: AesBits,
+        /// PKCS#7 padding.
+        padded: bool,
+        /// Encrypt (true) or decrypt.
+        encrypt: bool,
+    },
+    /// AES-256-XTS.
+    AesXts {
+        /// Encrypt (true) or decrypt.
+        encrypt: bool,
+    },
+    /// AES key wrap (RFC 3394) or with padding (RFC 5649).
+    AesKeyWrap {
+        /// Key-encryption key size.
+        bits: AesBits,
+        /// RFC 5649 (KWP) rather than RFC 3394 (KW).
+        padded: bool,
+        /// Wrap (true) or unwrap.
+        wrap: bool,
+    },
+    /// HKDF (RFC 5869, SP 800-56C two-step).
+    Hkdf {
+        /// Hash.
+        hash: HashAlg,
+        /// Called with an empty `info` (no context binding).
+        empty_info: bool,
+    },
+    /// SP 800-108 KDF in counter mode with HMAC.
+    KbkdfCounterHmac(HashAlg),
+    /// PBKDF2-HMAC-SHA-512.
+    Pbkdf2 {
+        /// Password shorter than 14 bytes (the PIN case).
+        short_password: bool,
+    },
+    /// EC key-pair generation.
+    EcKeyGen(Curve),
+    /// ECDSA signature generation.
+    EcdsaSign {
+        /// Curve.
+        curve: Curve,
+        /// Hash.
+        hash: HashAlg,
+        /// The caller supplied the digest instead of the message.
+        prehashed: bool,
+    },
+    /// ECDSA signature verification.
+    EcdsaVerify {
+        /// Curve.
+        curve: Curve,
+        /// Hash.
+        hash: HashAlg,
+        /// The caller supplied the digest instead of the message.
+        prehashed: bool,
+    },
+    /// ECDH shared-secret computation (SP 800-56A).
+    Ecdh(Curve),
+    /// RSA key-pair generation.
+    RsaKeyGen(RsaBits),
+    /// RSASSA-PKCS1-v1_5 or RSASSA-PSS signature generation.
+    RsaSign {
+        /// Modulus size.
+        bits: RsaBits,
+        /// Hash.
+        hash: HashAlg,
+        /// Signature scheme.
+        scheme: RsaScheme,
+        /// The caller supplied the digest instead of the message.
+        prehashed: bool,
+    },
+    /// RSASSA-PKCS1-v1_5 or RSASSA-PSS signature verification.
+    RsaVerify {
+        /// Modulus size.
+        bits: RsaBits,
+        /// Hash.
+        hash: HashAlg,
+        /// Signature scheme.
+        scheme: RsaScheme,
+        /// The caller supplied the digest instead of the message.
+        prehashed: bool,
+    },
+    /// RSA-OAEP encryption.
+    RsaOaepEncrypt {
+        /// Modulus size.
+        bits: RsaBits,
+        /// Hash (and MGF1 hash).
+        hash: HashAlg,
+    },
+    /// RSA-OAEP decryption.
+    RsaOaepDecrypt {
+        /// Modulus size.
+        bits: RsaBits,
+        /// Hash (and MGF1 hash).
+        hash: HashAlg,
+    },
+}
+
+/// RSA signature schemes, with the PSS salt-length class that decides approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RsaScheme {
+    /// RSASSA-PKCS1-v1_5.
+    Pkcs1,
+    /// RSASSA-PSS with salt length equal to the hash length.
+    PssSaltHashLen,
+    /// RSASSA-PSS with any other salt length.
+    PssSaltOther,
+}
+
+/// The policy's verdict on one service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Approval {
+    /// ihsm reports the service as approved.
+    pub approved: bool,
+    /// What AWS-LC's service indicator says for this service (checked by a test).
+    pub aws_lc_indicator: bool,
+    /// ihsm reports approval although AWS-LC sets no indicator for this service.
+    pub indicator_exempt: bool,
+    /// Why.
+    pub reason: &'static str,
+}
+
+const APPROVED: Approval = Approval {
+    approved: true,
+    aws_lc_indicator: true,
+    indicator_exempt: false,
+    reason: "approved algorithm and parameters; AWS-LC indicates approved",
+};
+
+const fn not_approved(aws_lc_indicator: bool, reason: &'static str) -> Approval {
+    Approval {
+        approved: false,
+        aws_lc_indicator,
+        indicator_exempt: false,
+        reason,
+    }
+}
+
+/// The policy's verdict for `service`.
+pub fn approval(service: Service) -> Approval {
+    match service {
+        Service::Random => Approval {
+            approved: true,
+            aws_lc_indicator: false,
+            indicator_exempt: true,
+            reason: "SP 800-90A CTR_DRBG inside the validated module; AWS-LC's indicator \
+                     does not cover RAND_bytes",
+        },
+        Service::Digest(_) => APPROVED,
+        Service::Hmac {
+            short_key: true, ..
+        } => not_approved(
+            true,
+            "HMAC key below 112 bits (SP 800-131A); AWS-LC does not check key length",
+        ),
+        Service::Hmac { .. } => APPROVED,
+        Service::AesGcmEncrypt(AesBits::Aes192) => not_approved(
+            false,
+            "AWS-LC has no internal-IV AES-192-GCM; an IV made outside AWS-LC's approved \
+             IV construction is not approved (SP 800-38D 8.2, IG C.H)",
+        ),
+        Service::AesGcmEncrypt(_) | Service::AesGcmDecrypt(_) => APPROVED,
+        Service::AesCbc { .. } => APPROVED,
+        Service::AesXts { .. } => APPROVED,
+        Service::AesKeyWrap { .. } => APPROVED,
+        Service::Hkdf {
+            empty_info: true, ..
+        } => not_approved(
+            true,
+            "ihsm requires FixedInfo (SP 800-56C r2 4.1): a derivation not bound to a \
+             context is refused approval although AWS-LC indicates it",
+        ),
+        Service::Hkdf { .. } => APPROVED,
+        Service::KbkdfCounterHmac(_) => APPROVED,
+        Service::Pbkdf2 {
+            short_password: true,
+        } => not_approved(
+            false,
+            "SP 800-132 and IG D.N need a password of at least 14 bytes; PINs are shorter",
+        ),
+        Service::Pbkdf2 { .. } => APPROVED,
+        Service::EcKeyGen(_) => APPROVED,
+        Service::EcdsaSign {
+            prehashed: true, ..
+        }
+        | Service::RsaSign {
+            prehashed: true, ..
+        } => not_approved(
+            false,
+            "signing a caller-supplied digest: the module did not compute the hash it signs",
+        ),
+        Service::EcdsaVerify {
+            prehashed: true, ..
+        }
+        | Service::RsaVerify {
+            prehashed: true, ..
+        } => not_approved(
+            false,
+            "verifying against a caller-supplied digest is outside AWS-LC's approved services",
+        ),
+        Service::EcdsaSign { .. } | Service::EcdsaVerify { .. } => APPROVED,
+        Service::Ecdh(_) => APPROVED,
+        Service::RsaKeyGen(_) => APPROVED,
+        Service::RsaSign {
+            scheme: RsaScheme::PssSaltOther,
+            ..
+        }
+        | Service::RsaVerify {
+            scheme: RsaScheme::PssSaltOther,
+            ..
+        } => not_approved(
+            true,
+            "ihsm approves PSS only with salt length = hash length (FIPS 186-5 5.4 permits \
+             0..=hLen; ihsm takes the conservative choice and flags the rest)",
+        ),
+        Service::RsaSign { .. } | Service::RsaVerify { .. } => APPROVED,
+        Service::RsaOaepEncrypt { .. } | Service::RsaOaepDecrypt { .. } => not_approved(
+            false,
+            "RSA key transport (SP 800-56B OAEP) is not an approved service of the AWS-LC \
+             module; usable only where a partition opts in",
+        ),
+    }
+}
+
+impl Service {
+    /// Every service and parameter set the engine offers: the rows of the policy table.
+    pub fn all() -> Vec<Service> {
+        let mut all = vec![Service::Random];
+        for hash in HashAlg::ALL {
+            all.push(Service::Digest(hash));
+            for short_key in [false, true] {
+                all.push(Service::Hmac { hash, short_key });
+            }
+            for empty_info in [false, true] {
+                all.push(Service::Hkdf { hash, empty_info });
+            }
+            all.push(Service::KbkdfCounterHmac(hash));
+        }
+        for bits in AesBits::ALL {
+            all.push(Service::AesGcmEncrypt(bits));
+            all.push(Service::AesGcmDecrypt(bits));
+            for padded in [false, true] {
+                for encrypt in [false, true] {
+                    all.push(Service::AesCbc {
+                        bits,
+                        padded,
+                        encrypt,
+                    });
+                    all.push(Service::AesKeyWrap {
+                        bits,
+                        padded,
+                        wrap: encrypt,
+                    });
+                }
+            }
+        }
+        for encrypt in [false, true] {
+            all.push(Service::AesXts { encrypt });
+        }
+        for short_password in [false, true] {
+            all.push(Service::Pbkdf2 { short_password });
+        }
+        for curve in Curve::ALL {
+            all.push(Service::EcKeyGen(curve));
+            all.push(Service::Ecdh(curve));
+            for hash in HashAlg::ALL {
+                for prehashed in [false, true] {
+                    all.push(Service::EcdsaSign {
+                        curve,
+                        hash,
+                        prehashed,
+                    });
+                    all.push(Service::EcdsaVerify {
+                        curve,
+                        hash,
+                        prehashed,
+                    });
+                }
+            }
+        }
+        for bits in RsaBits::ALL {
+            all.push(Service::RsaKeyGen(bits));
+            for hash in HashAlg::ALL {
+                all.push(Service::RsaOaepEncrypt { bits, hash });
+                all.push(Service::RsaOaepDecrypt { bits, hash });
+                for scheme in [
+                    RsaScheme::Pkcs1,
+                    RsaScheme::PssSaltHashLen,
+                    RsaScheme::PssSaltOther,
+                ] {
+                    for prehashed in [false, true] {
+                        all.push(Service::RsaSign {
+                            bits,
+                            hash,
+                            scheme,
+                            prehashed,
+                        });
+                        all.push(Service::RsaVerify {
+                            bits,
+                            hash,
+                            scheme,
+                            prehashed,
+                        });
+                    }
+                }
+            }
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_implies_indicator_or_documented_exemption() {
+        for service in Service::all() {
+            let a = approval(service);
+            assert!(
+                !a.approved || a.aws_lc_indicator || a.indicator_exempt,
+                "{service:?} approved without AWS-LC's indicator: {}",
+                a.reason
+            );
+            assert!(!a.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn rows_are_unique() {
+        let all = Service::all();
+        let set: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(set.len(), all.len());
+    }
+}

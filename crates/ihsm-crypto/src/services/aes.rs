@@ -1,0 +1,245 @@
+//! AES: GCM (IV made inside the module), CBC with and without PKCS#7 padding, XTS, and key
+//! wrap (RFC 3394) and key wrap with padding (RFC 5649).
+
+use aws_lc_rs::aead::{Aad, Nonce, NONCE_LEN};
+use aws_lc_rs::cipher::{
+    DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockDecryptingKey,
+    PaddedBlockEncryptingKey, UnboundCipherKey,
+};
+use aws_lc_rs::iv::FixedLength;
+
+use crate::engine::{Engine, Indicated};
+use crate::error::{Error, Result};
+use crate::keys::{AesKey, SecretBytes, XtsKey};
+use crate::policy::Service;
+use crate::shim;
+
+/// GCM IV length in bytes (96 bits, SP 800-38D).
+pub const GCM_IV_LEN: usize = NONCE_LEN;
+/// GCM tag length in bytes; ihsm uses full 128-bit tags only.
+pub const GCM_TAG_LEN: usize = 16;
+/// AES block length in bytes.
+pub const AES_BLOCK_LEN: usize = 16;
+/// Largest XTS data unit: 2^20 blocks (SP 800-38E).
+pub const XTS_MAX_DATA_UNIT: usize = AES_BLOCK_LEN << 20;
+
+/// An AES-GCM ciphertext with the IV the module chose for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcmCiphertext {
+    /// The 96-bit IV.
+    pub iv: [u8; GCM_IV_LEN],
+    /// Ciphertext followed by the 128-bit tag.
+    pub ciphertext: Vec<u8>,
+}
+
+impl Engine {
+    /// Encrypts with AES-GCM. The IV is made inside the module: by AWS-LC's approved
+    /// internal IV generation for AES-128/256, from the DRBG for AES-192 (not approved).
+    pub fn aes_gcm_encrypt(
+        &self,
+        key: &AesKey,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Indicated<GcmCiphertext>> {
+        self.run(Service::AesGcmEncrypt(key.bits()), || {
+            let mut buffer = Vec::with_capacity(plaintext.len() + GCM_TAG_LEN);
+            buffer.extend_from_slice(plaintext);
+            let nonce = match key.gcm_random_iv()? {
+                Some(sealer) => sealer.seal_in_place_append_tag(Aad::from(aad), &mut buffer)?,
+                None => {
+                    let mut iv = [0u8; GCM_IV_LEN];
+                    super::random::fill(&mut iv)?;
+                    let nonce = Nonce::assume_unique_for_key(iv);
+                    key.gcm()?
+                        .seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer)?;
+                    Nonce::assume_unique_for_key(iv)
+                }
+            };
+            Ok(GcmCiphertext {
+                iv: *nonce.as_ref(),
+                ciphertext: buffer,
+            })
+        })
+    }
+
+    /// Decrypts and authenticates AES-GCM (`ciphertext` ends with the 128-bit tag).
+    pub fn aes_gcm_decrypt(
+        &self,
+        key: &AesKey,
+        iv: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Indicated<SecretBytes>> {
+        self.run(Service::AesGcmDecrypt(key.bits()), || {
+            gcm_open(key, iv, aad, ciphertext)
+        })
+    }
+
+    /// Encrypts with AES-CBC under a caller-chosen IV, with or without PKCS#7 padding.
+    /// Without padding the input must be whole blocks.
+    pub fn aes_cbc_encrypt(
+        &self,
+        key: &AesKey,
+        iv: &[u8],
+        padded: bool,
+        plaintext: &[u8],
+    ) -> Result<Indicated<Vec<u8>>> {
+        let service = Service::AesCbc {
+            bits: key.bits(),
+            padded,
+            encrypt: true,
+        };
+        self.run(service, || cbc_encrypt(key, iv, padded, plaintext))
+    }
+
+    /// Decrypts AES-CBC. A bad PKCS#7 padding is `VerificationFailed`.
+    pub fn aes_cbc_decrypt(
+        &self,
+        key: &AesKey,
+        iv: &[u8],
+        padded: bool,
+        ciphertext: &[u8],
+    ) -> Result<Indicated<SecretBytes>> {
+        let service = Service::AesCbc {
+            bits: key.bits(),
+            padded,
+            encrypt: false,
+        };
+        self.run(service, || cbc_decrypt(key, iv, padded, ciphertext))
+    }
+
+    /// Encrypts one XTS data unit (16 bytes to 16 MiB) under a 128-bit tweak.
+    pub fn aes_xts_encrypt(&self, key: &XtsKey, tweak: &[u8], data: &[u8]) -> Result<Indicated<Vec<u8>>> {
+        self.run(Service::AesXts { encrypt: true }, || xts(key, true, tweak, data))
+    }
+
+    /// Decrypts one XTS data unit.
+    pub fn aes_xts_decrypt(
+        &self,
+        key: &XtsKey,
+        tweak: &[u8],
+        data: &[u8],
+    ) -> Result<Indicated<SecretBytes>> {
+        self.run(Service::AesXts { encrypt: false }, || {
+            xts(key, false, tweak, data).map(SecretBytes::new)
+        })
+    }
+
+    /// Wraps `key_data` under `kek`: RFC 3394 (KW, input a multiple of 8 bytes, at least 16)
+    /// or RFC 5649 (KWP, any non-empty input).
+    pub fn aes_key_wrap(&self, kek: &AesKey, padded: bool, key_data: &[u8]) -> Result<Indicated<Vec<u8>>> {
+        let service = Service::AesKeyWrap {
+            bits: kek.bits(),
+            padded,
+            wrap: true,
+        };
+        self.run(service, || {
+            if key_data.is_empty() {
+                return Err(Error::InvalidLength);
+            }
+            shim::aes_key_wrap(kek.expose(), padded, key_data)
+        })
+    }
+
+    /// Unwraps; any integrity failure is `VerificationFailed`.
+    pub fn aes_key_unwrap(&self, kek: &AesKey, padded: bool, wrapped: &[u8]) -> Result<Indicated<SecretBytes>> {
+        let service = Service::AesKeyWrap {
+            bits: kek.bits(),
+            padded,
+            wrap: false,
+        };
+        self.run(service, || {
+            shim::aes_key_unwrap(kek.expose(), padded, wrapped).map(SecretBytes::new)
+        })
+    }
+}
+
+pub(crate) fn gcm_seal_with_iv(key: &AesKey, iv: &[u8; GCM_IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    let mut buffer = plaintext.to_vec();
+    key.gcm()?.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(*iv),
+        Aad::from(aad),
+        &mut buffer,
+    )?;
+    Ok(buffer)
+}
+
+pub(crate) fn gcm_open(key: &AesKey, iv: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<SecretBytes> {
+    let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::InvalidParameter)?;
+    if ciphertext.len() < GCM_TAG_LEN {
+        return Err(Error::VerificationFailed);
+    }
+    let mut buffer = SecretBytes::from_slice(ciphertext);
+    let len = {
+        let in_out = buffer_mut(&mut buffer);
+        key.gcm()?
+            .open_in_place(nonce, Aad::from(aad), in_out)
+            .map_err(|_| Error::VerificationFailed)?
+            .len()
+    };
+    Ok(truncate(buffer, len))
+}
+
+pub(crate) fn cbc_encrypt(key: &AesKey, iv: &[u8], padded: bool, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let iv = iv128(iv)?;
+    let unbound = UnboundCipherKey::new(key.cipher_algorithm(), key.expose())?;
+    let mut buffer = plaintext.to_vec();
+    if padded {
+        PaddedBlockEncryptingKey::cbc_pkcs7(unbound)?
+            .less_safe_encrypt(&mut buffer, EncryptionContext::Iv128(iv))?;
+    } else {
+        if plaintext.len() % AES_BLOCK_LEN != 0 {
+            return Err(Error::InvalidLength);
+        }
+        EncryptingKey::cbc(unbound)?.less_safe_encrypt(&mut buffer, EncryptionContext::Iv128(iv))?;
+    }
+    Ok(buffer)
+}
+
+pub(crate) fn cbc_decrypt(key: &AesKey, iv: &[u8], padded: bool, ciphertext: &[u8]) -> Result<SecretBytes> {
+    let iv = iv128(iv)?;
+    if ciphertext.is_empty() || ciphertext.len() % AES_BLOCK_LEN != 0 {
+        return Err(if padded {
+            Error::VerificationFailed
+        } else {
+            Error::InvalidLength
+        });
+    }
+    let unbound = UnboundCipherKey::new(key.cipher_algorithm(), key.expose())?;
+    let mut buffer = SecretBytes::from_slice(ciphertext);
+    let len = {
+        let in_out = buffer_mut(&mut buffer);
+        if padded {
+            PaddedBlockDecryptingKey::cbc_pkcs7(unbound)?
+                .decrypt(in_out, DecryptionContext::Iv128(iv))
+                .map_err(|_| Error::VerificationFailed)?
+                .len()
+        } else {
+            DecryptingKey::cbc(unbound)?
+                .decrypt(in_out, DecryptionContext::Iv128(iv))?
+                .len()
+        }
+    };
+    Ok(truncate(buffer, len))
+}
+
+pub(crate) fn xts(key: &XtsKey, encrypt: bool, tweak: &[u8], data: &[u8]) -> Result<Vec<u8>> {
+    let tweak: &[u8; 16] = tweak.try_into().map_err(|_| Error::InvalidParameter)?;
+    if data.len() > XTS_MAX_DATA_UNIT {
+        return Err(Error::InvalidLength);
+    }
+    shim::aes_xts(encrypt, key.expose(), tweak, data)
+}
+
+fn iv128(iv: &[u8]) -> Result<FixedLength<16>> {
+    let iv: [u8; 16] = iv.try_into().map_err(|_| Error::InvalidParameter)?;
+    Ok(FixedLength::from(iv))
+}
+
+fn buffer_mut(buffer: &mut SecretBytes) -> &mut [u8] {
+    buffer.expose_mut()
+}
+fn truncate(mut buffer: SecretBytes, len: usize) -> SecretBytes {
+    buffer.truncate(len);
+    buffer
+}
