@@ -28,8 +28,8 @@ pub struct Indicated<T> {
     /// The output.
     pub value: T,
     /// ihsm's service indicator: true only if the policy table approves this service with
-    /// these parameters, AWS-LC agrees (or the entry is exempt) and the engine runs the
-    /// validated module in FIPS mode.
+    /// these parameters, AWS-LC's indicator agrees for this very call, and the engine runs
+    /// the validated module in FIPS mode.
     pub approved: bool,
     /// AWS-LC's raw service indicator for the call, kept for audit and for the policy
     /// cross-check.
@@ -182,8 +182,7 @@ impl Engine {
 
     pub(crate) fn indicate<T>(&self, service: Service, value: T, aws_lc_indicator: bool) -> Indicated<T> {
         let policy = approval(service);
-        let approved =
-            self.inner.fips && policy.approved && (aws_lc_indicator || policy.indicator_exempt);
+        let approved = self.inner.fips && policy.approved && aws_lc_indicator;
         Indicated {
             value,
             approved,

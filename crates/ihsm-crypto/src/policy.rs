@@ -2,9 +2,10 @@
 //! approved service (FIPS 140-3 service indicator) and why.
 //!
 //! This table, not AWS-LC, decides what ihsm reports. AWS-LC's own indicator is a second
-//! opinion: ihsm never calls a service approved that AWS-LC does not indicate (apart from the
-//! few entries marked `indicator_exempt`, each with its reason), and the table records what
-//! AWS-LC says for every entry so a test can check the two agree (`tests/policy.rs`).
+//! opinion: ihsm never calls a service approved that AWS-LC does not indicate (the engine
+//! requires both at run time), and the table records what AWS-LC says for every entry so a
+//! test can check the two agree (`tests/crypto/policy.rs`). ihsm may be stricter than AWS-LC
+//! (HMAC with short keys, PBKDF2 with short passwords); each such row says why.
 
 use crate::types::{AesBits, Curve, HashAlg, RsaBits};
 
@@ -144,8 +145,6 @@ pub struct Approval {
     pub approved: bool,
     /// What AWS-LC's service indicator says for this service (checked by a test).
     pub aws_lc_indicator: bool,
-    /// ihsm reports approval although AWS-LC sets no indicator for this service.
-    pub indicator_exempt: bool,
     /// Why.
     pub reason: &'static str,
 }
@@ -153,7 +152,6 @@ pub struct Approval {
 const APPROVED: Approval = Approval {
     approved: true,
     aws_lc_indicator: true,
-    indicator_exempt: false,
     reason: "approved algorithm and parameters; AWS-LC indicates approved",
 };
 
@@ -161,7 +159,6 @@ const fn not_approved(aws_lc_indicator: bool, reason: &'static str) -> Approval 
     Approval {
         approved: false,
         aws_lc_indicator,
-        indicator_exempt: false,
         reason,
     }
 }
@@ -169,13 +166,7 @@ const fn not_approved(aws_lc_indicator: bool, reason: &'static str) -> Approval 
 /// The policy's verdict for `service`.
 pub fn approval(service: Service) -> Approval {
     match service {
-        Service::Random => Approval {
-            approved: true,
-            aws_lc_indicator: false,
-            indicator_exempt: true,
-            reason: "SP 800-90A CTR_DRBG inside the validated module; AWS-LC's indicator \
-                     does not cover RAND_bytes",
-        },
+        Service::Random => APPROVED,
         Service::Digest(_) => APPROVED,
         Service::Hmac {
             short_key: true, ..
@@ -189,6 +180,10 @@ pub fn approval(service: Service) -> Approval {
             "AWS-LC has no internal-IV AES-192-GCM; an IV made outside AWS-LC's approved \
              IV construction is not approved (SP 800-38D 8.2, IG C.H)",
         ),
+        Service::AesGcmDecrypt(AesBits::Aes192) => not_approved(
+            false,
+            "AES-192-GCM is outside AWS-LC's approved GCM services in both directions",
+        ),
         Service::AesGcmEncrypt(_) | Service::AesGcmDecrypt(_) => APPROVED,
         Service::AesCbc { .. } => APPROVED,
         Service::AesXts { .. } => APPROVED,
@@ -196,9 +191,9 @@ pub fn approval(service: Service) -> Approval {
         Service::Hkdf {
             empty_info: true, ..
         } => not_approved(
-            true,
-            "ihsm requires FixedInfo (SP 800-56C r2 4.1): a derivation not bound to a \
-             context is refused approval although AWS-LC indicates it",
+            false,
+            "SP 800-56C r2 4.1 needs FixedInfo: a derivation bound to no context is not \
+             approved (AWS-LC agrees)",
         ),
         Service::Hkdf { .. } => APPROVED,
         Service::KbkdfCounterHmac(_) => APPROVED,
@@ -239,16 +234,12 @@ pub fn approval(service: Service) -> Approval {
             scheme: RsaScheme::PssSaltOther,
             ..
         } => not_approved(
-            true,
-            "ihsm approves PSS only with salt length = hash length (FIPS 186-5 5.4 permits \
-             0..=hLen; ihsm takes the conservative choice and flags the rest)",
+            false,
+            "PSS is approved only with salt length = hash length (AWS-LC's validated \
+             configuration); other salt lengths are served flagged",
         ),
         Service::RsaSign { .. } | Service::RsaVerify { .. } => APPROVED,
-        Service::RsaOaepEncrypt { .. } | Service::RsaOaepDecrypt { .. } => not_approved(
-            false,
-            "RSA key transport (SP 800-56B OAEP) is not an approved service of the AWS-LC \
-             module; usable only where a partition opts in",
-        ),
+        Service::RsaOaepEncrypt { .. } | Service::RsaOaepDecrypt { .. } => APPROVED,
     }
 }
 
@@ -348,7 +339,7 @@ mod tests {
         for service in Service::all() {
             let a = approval(service);
             assert!(
-                !a.approved || a.aws_lc_indicator || a.indicator_exempt,
+                !a.approved || a.aws_lc_indicator,
                 "{service:?} approved without AWS-LC's indicator: {}",
                 a.reason
             );

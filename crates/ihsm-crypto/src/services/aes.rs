@@ -41,22 +41,33 @@ impl Engine {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<Indicated<GcmCiphertext>> {
+        self.ready()?;
+        // AES-192 has no internal-IV construction in AWS-LC: draw the IV from the DRBG before
+        // the measured call, so the DRBG's own approval does not count for the encryption.
+        let external_iv = match key.gcm_random_iv()? {
+            Some(_) => None,
+            None => {
+                let mut iv = [0u8; GCM_IV_LEN];
+                super::random::fill(&mut iv)?;
+                Some(iv)
+            }
+        };
         self.run(Service::AesGcmEncrypt(key.bits()), || {
             let mut buffer = Vec::with_capacity(plaintext.len() + GCM_TAG_LEN);
             buffer.extend_from_slice(plaintext);
-            let nonce = match key.gcm_random_iv()? {
-                Some(sealer) => sealer.seal_in_place_append_tag(Aad::from(aad), &mut buffer)?,
-                None => {
-                    let mut iv = [0u8; GCM_IV_LEN];
-                    super::random::fill(&mut iv)?;
-                    let nonce = Nonce::assume_unique_for_key(iv);
-                    key.gcm()?
-                        .seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer)?;
-                    Nonce::assume_unique_for_key(iv)
+            let iv = match (key.gcm_random_iv()?, external_iv) {
+                (Some(sealer), _) => {
+                    *sealer.seal_in_place_append_tag(Aad::from(aad), &mut buffer)?.as_ref()
                 }
+                (None, Some(iv)) => {
+                    let nonce = Nonce::assume_unique_for_key(iv);
+                    key.gcm()?.seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer)?;
+                    iv
+                }
+                (None, None) => return Err(Error::Internal),
             };
             Ok(GcmCiphertext {
-                iv: *nonce.as_ref(),
+                iv,
                 ciphertext: buffer,
             })
         })
