@@ -172,12 +172,12 @@ impl TestHooks {
 
 impl TestHooks {
     #[cfg(feature = "test-hooks")]
-    fn forced(&self, test: SelfTest) -> bool {
+    pub(crate) fn forced(&self, test: SelfTest) -> bool {
         self.fail.contains(&test)
     }
 
     #[cfg(not(feature = "test-hooks"))]
-    fn forced(&self, _test: SelfTest) -> bool {
+    pub(crate) fn forced(&self, _test: SelfTest) -> bool {
         false
     }
 
