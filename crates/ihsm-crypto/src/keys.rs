@@ -8,7 +8,7 @@ use core::fmt;
 use std::sync::OnceLock;
 
 use aws_lc_rs::aead::{LessSafeKey, RandomizedNonceKey, UnboundKey};
-use aws_lc_rs::encoding::{AsBigEndian, AsDer};
+use aws_lc_rs::encoding::{AsBigEndian, AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey};
 use aws_lc_rs::rsa::PublicEncryptingKey;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair};
@@ -260,6 +260,18 @@ impl EcPrivateKey {
         let pair =
             EcdsaKeyPair::from_pkcs8(keygen_algorithm(curve), der).map_err(|_| Error::InvalidKey)?;
         Self::assemble(curve, &pair, pkey, SecretBytes::from_slice(der))
+    }
+
+    /// Builds a key from its big-endian private scalar (the form test vectors and some
+    /// import formats use). The scalar must lie in `[1, n - 1]`.
+    pub fn from_private_scalar(curve: Curve, scalar: &[u8]) -> Result<Self> {
+        let key = aws_lc_rs::agreement::PrivateKey::from_private_key(
+            curve.agreement_algorithm(),
+            scalar,
+        )
+        .map_err(|_| Error::InvalidKey)?;
+        let der: Pkcs8V1Der<'static> = key.as_der().map_err(|_| Error::InvalidKey)?;
+        Self::from_pkcs8(der.as_ref())
     }
 
     pub(crate) fn generate(curve: Curve) -> Result<Self> {
