@@ -61,12 +61,11 @@ fn strip_leading_zeros(mut int: &[u8]) -> &[u8] {
 
 fn push_len(out: &mut Vec<u8>, len: usize) {
     // Signatures on P-521 stay below 256 bytes, so one length byte after 0x81 suffices.
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
+    let byte = u8::try_from(len).unwrap_or(u8::MAX);
+    if byte >= 0x80 {
         out.push(0x81);
-        out.push((len & 0xff) as u8);
     }
+    out.push(byte);
 }
 
 fn read_tlv(input: &[u8], tag: u8) -> Result<(&[u8], &[u8])> {

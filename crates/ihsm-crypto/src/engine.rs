@@ -79,7 +79,8 @@ impl Engine {
         };
         let mut results = vec![SelfTestResult {
             test: SelfTest::FipsMode,
-            passed: (fips || !cfg!(feature = "fips")) && !engine.inner.hooks.forced(SelfTest::FipsMode),
+            passed: (fips || !cfg!(feature = "fips"))
+                && !engine.inner.hooks.forced(SelfTest::FipsMode),
         }];
         results.extend(selftest::run_all(&engine.inner.hooks));
         engine.record(results);
@@ -173,14 +174,23 @@ impl Engine {
 
     /// Runs one service: refuses outside the operational state, measures AWS-LC's indicator
     /// around `f`, and computes ihsm's indicator from the policy table.
-    pub(crate) fn run<T>(&self, service: Service, f: impl FnOnce() -> Result<T>) -> Result<Indicated<T>> {
+    pub(crate) fn run<T>(
+        &self,
+        service: Service,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<Indicated<T>> {
         self.ready()?;
         let (out, aws_lc_indicator) = shim::with_indicator(f);
         let value = out?;
         Ok(self.indicate(service, value, aws_lc_indicator))
     }
 
-    pub(crate) fn indicate<T>(&self, service: Service, value: T, aws_lc_indicator: bool) -> Indicated<T> {
+    pub(crate) fn indicate<T>(
+        &self,
+        service: Service,
+        value: T,
+        aws_lc_indicator: bool,
+    ) -> Indicated<T> {
         let policy = approval(service);
         let approved = self.inner.fips && policy.approved && aws_lc_indicator;
         Indicated {

@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use aws_lc_rs::aead::{LessSafeKey, RandomizedNonceKey, UnboundKey};
 use aws_lc_rs::encoding::{AsBigEndian, AsDer, Pkcs8V1Der};
-use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey};
 use aws_lc_rs::rsa::PublicEncryptingKey;
+use aws_lc_rs::rsa::{OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey};
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -257,19 +257,17 @@ impl EcPrivateKey {
             521 => Curve::P521,
             _ => return Err(Error::InvalidKey),
         };
-        let pair =
-            EcdsaKeyPair::from_pkcs8(keygen_algorithm(curve), der).map_err(|_| Error::InvalidKey)?;
+        let pair = EcdsaKeyPair::from_pkcs8(keygen_algorithm(curve), der)
+            .map_err(|_| Error::InvalidKey)?;
         Self::assemble(curve, &pair, pkey, SecretBytes::from_slice(der))
     }
 
     /// Builds a key from its big-endian private scalar (the form test vectors and some
     /// import formats use). The scalar must lie in `[1, n - 1]`.
     pub fn from_private_scalar(curve: Curve, scalar: &[u8]) -> Result<Self> {
-        let key = aws_lc_rs::agreement::PrivateKey::from_private_key(
-            curve.agreement_algorithm(),
-            scalar,
-        )
-        .map_err(|_| Error::InvalidKey)?;
+        let key =
+            aws_lc_rs::agreement::PrivateKey::from_private_key(curve.agreement_algorithm(), scalar)
+                .map_err(|_| Error::InvalidKey)?;
         let der: Pkcs8V1Der<'static> = key.as_der().map_err(|_| Error::InvalidKey)?;
         Self::from_pkcs8(der.as_ref())
     }
@@ -477,8 +475,7 @@ pub struct RsaPublicKey {
 impl RsaPublicKey {
     /// Parses an X.509 `SubjectPublicKeyInfo` (DER) holding an RSA key.
     pub fn from_spki(der: &[u8]) -> Result<Self> {
-        let encrypting =
-            PublicEncryptingKey::from_der(der).map_err(|_| Error::InvalidPublicKey)?;
+        let encrypting = PublicEncryptingKey::from_der(der).map_err(|_| Error::InvalidPublicKey)?;
         Self::from_encrypting_key(encrypting)
     }
 
@@ -564,8 +561,8 @@ mod tests {
     fn spki_prefix_matches_aws_lc_encoding() {
         for curve in Curve::ALL {
             let key = EcPrivateKey::generate(curve).unwrap();
-            let pair = EcdsaKeyPair::from_pkcs8(keygen_algorithm(curve), key.pkcs8().expose())
-                .unwrap();
+            let pair =
+                EcdsaKeyPair::from_pkcs8(keygen_algorithm(curve), key.pkcs8().expose()).unwrap();
             let der = pair.public_key().as_der().unwrap();
             assert_eq!(key.public_key().unwrap().spki(), der.as_ref(), "{curve:?}");
         }
@@ -573,8 +570,14 @@ mod tests {
 
     #[test]
     fn xts_key_with_equal_halves_is_refused() {
-        assert_eq!(XtsKey::from_bytes(&[7u8; 64]).err(), Some(Error::InvalidKey));
-        assert_eq!(XtsKey::from_bytes(&[7u8; 63]).err(), Some(Error::InvalidKey));
+        assert_eq!(
+            XtsKey::from_bytes(&[7u8; 64]).err(),
+            Some(Error::InvalidKey)
+        );
+        assert_eq!(
+            XtsKey::from_bytes(&[7u8; 63]).err(),
+            Some(Error::InvalidKey)
+        );
     }
 
     #[test]

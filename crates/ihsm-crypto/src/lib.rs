@@ -32,7 +32,10 @@ mod types;
 
 pub use engine::{Engine, EngineState, Indicated};
 pub use error::{Error, Result};
-pub use keys::{AesKey, EcPrivateKey, EcPublicKey, GenericSecret, RsaPrivateKey, RsaPublicKey, SecretBytes, XtsKey};
+pub use keys::{
+    AesKey, EcPrivateKey, EcPublicKey, GenericSecret, RsaPrivateKey, RsaPublicKey, SecretBytes,
+    XtsKey,
+};
 pub use selftest::{SelfTest, SelfTestResult, TestHooks};
 pub use services::aes::{GcmCiphertext, AES_BLOCK_LEN, GCM_IV_LEN, GCM_TAG_LEN, XTS_MAX_DATA_UNIT};
 pub use services::hash::{DigestContext, HmacContext, HMAC_MIN_APPROVED_KEY_LEN};

@@ -172,13 +172,13 @@ pub(crate) enum Padding {
 fn configure(pctx: *mut ffi::EVP_PKEY_CTX, hash: HashAlg, padding: Padding) -> Result<()> {
     match padding {
         Padding::Ecdsa => Ok(()),
-        // SAFETY (both arms): `pctx` is the live context of the operation being configured.
-        Padding::Pkcs1 => check(unsafe {
-            ffi::EVP_PKEY_CTX_set_rsa_padding(pctx, ffi::RSA_PKCS1_PADDING)
-        }),
+        Padding::Pkcs1 => {
+            // SAFETY: `pctx` is the live context of the operation being configured.
+            check(unsafe { ffi::EVP_PKEY_CTX_set_rsa_padding(pctx, ffi::RSA_PKCS1_PADDING) })
+        }
         Padding::Pss { salt_len } => {
             let salt_len = c_int::try_from(salt_len).map_err(|_| Error::InvalidParameter)?;
-            // SAFETY: as above.
+            // SAFETY: `pctx` is the live context of the operation being configured.
             check(unsafe { ffi::EVP_PKEY_CTX_set_rsa_padding(pctx, ffi::RSA_PKCS1_PSS_PADDING) })?;
             // SAFETY: as above; the salt length was range-checked into a c_int.
             check(unsafe { ffi::EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt_len) })
@@ -394,7 +394,8 @@ pub(crate) fn aes_xts(encrypt: bool, key: &[u8], tweak: &[u8; 16], data: &[u8]) 
     }
     let in_len = c_int::try_from(data.len()).map_err(|_| Error::InvalidLength)?;
     // SAFETY: allocates a fresh context; null is handled below.
-    let ctx = CipherContext(NonNull::new(unsafe { ffi::EVP_CIPHER_CTX_new() }).ok_or(Error::Internal)?);
+    let ctx =
+        CipherContext(NonNull::new(unsafe { ffi::EVP_CIPHER_CTX_new() }).ok_or(Error::Internal)?);
     // SAFETY: ctx is fresh; key is 64 bytes and tweak 16 bytes, as EVP_aes_256_xts expects.
     let rc = unsafe {
         ffi::EVP_CipherInit_ex(
@@ -512,14 +513,16 @@ pub(crate) fn aes_key_unwrap(kek: &[u8], padded: bool, input: &[u8]) -> Result<V
                 input.len(),
             )
         };
-        usize::try_from(rc).map_err(|_| Error::VerificationFailed).and_then(|n| {
-            if n + 8 == input.len() {
-                Ok(n)
-            } else {
-                clear_errors();
-                Err(Error::VerificationFailed)
-            }
-        })
+        usize::try_from(rc)
+            .map_err(|_| Error::VerificationFailed)
+            .and_then(|n| {
+                if n + 8 == input.len() {
+                    Ok(n)
+                } else {
+                    clear_errors();
+                    Err(Error::VerificationFailed)
+                }
+            })
     };
     schedule.wipe();
     match result {

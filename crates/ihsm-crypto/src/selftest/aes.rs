@@ -3,7 +3,9 @@
 use super::vectors::*;
 use super::{matches, SelfTest, TestHooks};
 use crate::keys::{AesKey, XtsKey};
-use crate::services::aes::{cbc_decrypt, cbc_encrypt, gcm_open, gcm_seal_with_iv, xts as xts_cipher};
+use crate::services::aes::{
+    cbc_decrypt, cbc_encrypt, gcm_open, gcm_seal_with_iv, xts as xts_cipher,
+};
 use crate::shim;
 
 pub(super) fn gcm(hooks: &TestHooks) -> bool {
@@ -14,7 +16,9 @@ pub(super) fn gcm(hooks: &TestHooks) -> bool {
     let sealed = gcm_seal_with_iv(&key, &GCM_IV, &GCM_AAD, &GCM_PT);
     let opened = gcm_open(&key, &GCM_IV, &GCM_AAD, &GCM_CT_TAG);
     match (sealed, opened) {
-        (Ok(ct), Ok(pt)) => matches(hooks, test, &ct, &GCM_CT_TAG) && matches(hooks, test, pt.expose(), &GCM_PT),
+        (Ok(ct), Ok(pt)) => {
+            matches(hooks, test, &ct, &GCM_CT_TAG) && matches(hooks, test, pt.expose(), &GCM_PT)
+        }
         _ => false,
     }
 }
@@ -53,20 +57,43 @@ pub(super) fn xts(hooks: &TestHooks) -> bool {
         xts_cipher(&key, true, &XTS_TWEAK, &XTS_PT),
         xts_cipher(&key, false, &XTS_TWEAK, &XTS_CT),
     ) {
-        (Ok(ct), Ok(pt)) => matches(hooks, test, &ct, &XTS_CT) && matches(hooks, test, &pt, &XTS_PT),
+        (Ok(ct), Ok(pt)) => {
+            matches(hooks, test, &ct, &XTS_CT) && matches(hooks, test, &pt, &XTS_PT)
+        }
         _ => false,
     }
 }
 
 pub(super) fn key_wrap(hooks: &TestHooks) -> bool {
-    wrap_both_ways(hooks, SelfTest::AesKeyWrap, false, &KW_KEK, &KW_KEY, &KW_WRAPPED)
+    wrap_both_ways(
+        hooks,
+        SelfTest::AesKeyWrap,
+        false,
+        &KW_KEK,
+        &KW_KEY,
+        &KW_WRAPPED,
+    )
 }
 
 pub(super) fn key_wrap_pad(hooks: &TestHooks) -> bool {
-    wrap_both_ways(hooks, SelfTest::AesKeyWrapPad, true, &KWP_KEK, &KWP_KEY, &KWP_WRAPPED)
+    wrap_both_ways(
+        hooks,
+        SelfTest::AesKeyWrapPad,
+        true,
+        &KWP_KEK,
+        &KWP_KEY,
+        &KWP_WRAPPED,
+    )
 }
 
-fn wrap_both_ways(hooks: &TestHooks, test: SelfTest, padded: bool, kek: &[u8], key: &[u8], wrapped: &[u8]) -> bool {
+fn wrap_both_ways(
+    hooks: &TestHooks,
+    test: SelfTest,
+    padded: bool,
+    kek: &[u8],
+    key: &[u8],
+    wrapped: &[u8],
+) -> bool {
     match (
         shim::aes_key_wrap(kek, padded, key),
         shim::aes_key_unwrap(kek, padded, wrapped),
@@ -78,4 +105,3 @@ fn wrap_both_ways(hooks: &TestHooks, test: SelfTest, padded: bool, kek: &[u8], k
         _ => false,
     }
 }
-

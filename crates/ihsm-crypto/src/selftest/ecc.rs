@@ -9,11 +9,30 @@ use crate::services::ecc::{ecdh_raw, ecdsa_sign_message, ecdsa_verify_message};
 use crate::types::{Curve, HashAlg};
 
 pub(super) fn ecdsa(test: SelfTest, hooks: &TestHooks) -> bool {
-    let (curve, hash, public, message, signature): (Curve, HashAlg, &[u8], &[u8], &[u8]) = match test {
-        SelfTest::EcdsaP256 => (Curve::P256, HashAlg::Sha256, &ECDSA_P256_PUBLIC, &ECDSA_P256_MSG, &ECDSA_P256_SIG),
-        SelfTest::EcdsaP384 => (Curve::P384, HashAlg::Sha384, &ECDSA_P384_PUBLIC, &ECDSA_P384_MSG, &ECDSA_P384_SIG),
-        _ => (Curve::P521, HashAlg::Sha512, &ECDSA_P521_PUBLIC, &ECDSA_P521_MSG, &ECDSA_P521_SIG),
-    };
+    let (curve, hash, public, message, signature): (Curve, HashAlg, &[u8], &[u8], &[u8]) =
+        match test {
+            SelfTest::EcdsaP256 => (
+                Curve::P256,
+                HashAlg::Sha256,
+                &ECDSA_P256_PUBLIC,
+                &ECDSA_P256_MSG,
+                &ECDSA_P256_SIG,
+            ),
+            SelfTest::EcdsaP384 => (
+                Curve::P384,
+                HashAlg::Sha384,
+                &ECDSA_P384_PUBLIC,
+                &ECDSA_P384_MSG,
+                &ECDSA_P384_SIG,
+            ),
+            _ => (
+                Curve::P521,
+                HashAlg::Sha512,
+                &ECDSA_P521_PUBLIC,
+                &ECDSA_P521_MSG,
+                &ECDSA_P521_SIG,
+            ),
+        };
     let Ok(public) = EcPublicKey::from_point(curve, public) else {
         return false;
     };
@@ -36,9 +55,24 @@ pub(super) fn ecdsa(test: SelfTest, hooks: &TestHooks) -> bool {
 
 pub(super) fn ecdh(test: SelfTest, hooks: &TestHooks) -> bool {
     let (curve, private, peer, shared): (Curve, &[u8], &[u8], &[u8]) = match test {
-        SelfTest::EcdhP256 => (Curve::P256, &ECDH_P256_PRIVATE, &ECDH_P256_PEER, &ECDH_P256_SHARED),
-        SelfTest::EcdhP384 => (Curve::P384, &ECDH_P384_PRIVATE, &ECDH_P384_PEER, &ECDH_P384_SHARED),
-        _ => (Curve::P521, &ECDH_P521_PRIVATE, &ECDH_P521_PEER, &ECDH_P521_SHARED),
+        SelfTest::EcdhP256 => (
+            Curve::P256,
+            &ECDH_P256_PRIVATE,
+            &ECDH_P256_PEER,
+            &ECDH_P256_SHARED,
+        ),
+        SelfTest::EcdhP384 => (
+            Curve::P384,
+            &ECDH_P384_PRIVATE,
+            &ECDH_P384_PEER,
+            &ECDH_P384_SHARED,
+        ),
+        _ => (
+            Curve::P521,
+            &ECDH_P521_PRIVATE,
+            &ECDH_P521_PEER,
+            &ECDH_P521_SHARED,
+        ),
     };
     let Ok(key) = PrivateKey::from_private_key(curve.agreement_algorithm(), private) else {
         return false;

@@ -17,9 +17,24 @@ pub(super) fn sha(test: SelfTest, hooks: &TestHooks) -> bool {
 
 pub(super) fn hmac(test: SelfTest, hooks: &TestHooks) -> bool {
     let (hash, key, msg, tag): (HashAlg, &[u8], &[u8], &[u8]) = match test {
-        SelfTest::HmacSha256 => (HashAlg::Sha256, &HMAC_SHA256_KEY, &HMAC_SHA256_MSG, &HMAC_SHA256_TAG),
-        SelfTest::HmacSha384 => (HashAlg::Sha384, &HMAC_SHA384_KEY, &HMAC_SHA384_MSG, &HMAC_SHA384_TAG),
-        _ => (HashAlg::Sha512, &HMAC_SHA512_KEY, &HMAC_SHA512_MSG, &HMAC_SHA512_TAG),
+        SelfTest::HmacSha256 => (
+            HashAlg::Sha256,
+            &HMAC_SHA256_KEY,
+            &HMAC_SHA256_MSG,
+            &HMAC_SHA256_TAG,
+        ),
+        SelfTest::HmacSha384 => (
+            HashAlg::Sha384,
+            &HMAC_SHA384_KEY,
+            &HMAC_SHA384_MSG,
+            &HMAC_SHA384_TAG,
+        ),
+        _ => (
+            HashAlg::Sha512,
+            &HMAC_SHA512_KEY,
+            &HMAC_SHA512_MSG,
+            &HMAC_SHA512_TAG,
+        ),
     };
     let Ok(key) = GenericSecret::from_bytes(key) else {
         return false;

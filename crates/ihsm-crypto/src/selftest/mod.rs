@@ -217,7 +217,9 @@ fn run_one(test: SelfTest, hooks: &TestHooks) -> bool {
     match test {
         SelfTest::FipsMode => true,
         SelfTest::Sha256 | SelfTest::Sha384 | SelfTest::Sha512 => mac::sha(test, hooks),
-        SelfTest::HmacSha256 | SelfTest::HmacSha384 | SelfTest::HmacSha512 => mac::hmac(test, hooks),
+        SelfTest::HmacSha256 | SelfTest::HmacSha384 | SelfTest::HmacSha512 => {
+            mac::hmac(test, hooks)
+        }
         SelfTest::AesGcm => aes::gcm(hooks),
         SelfTest::AesCbc => aes::cbc(hooks),
         SelfTest::AesXts => aes::xts(hooks),

@@ -4,7 +4,9 @@
 use super::vectors::*;
 use super::{matches, SelfTest, TestHooks};
 use crate::keys::RsaPrivateKey;
-use crate::services::rsa::{oaep_decrypt, rsa_sign_message, rsa_verify_message, RsaSignatureScheme};
+use crate::services::rsa::{
+    oaep_decrypt, rsa_sign_message, rsa_verify_message, RsaSignatureScheme,
+};
 use crate::types::HashAlg;
 
 pub(super) fn pkcs1(hooks: &TestHooks) -> bool {
@@ -16,7 +18,14 @@ pub(super) fn pkcs1(hooks: &TestHooks) -> bool {
         return false;
     };
     matches(hooks, SelfTest::RsaPkcs1, &signature, &RSA_PKCS1_SHA256_SIG)
-        && rsa_verify_message(key.public_key(), scheme, HashAlg::Sha256, &RSA_MSG, &RSA_PKCS1_SHA256_SIG).is_ok()
+        && rsa_verify_message(
+            key.public_key(),
+            scheme,
+            HashAlg::Sha256,
+            &RSA_MSG,
+            &RSA_PKCS1_SHA256_SIG,
+        )
+        .is_ok()
 }
 
 pub(super) fn pss(hooks: &TestHooks) -> bool {
@@ -30,7 +39,9 @@ pub(super) fn pss(hooks: &TestHooks) -> bool {
         return false;
     }
     rsa_sign_message(&key, scheme, HashAlg::Sha256, &RSA_MSG)
-        .and_then(|sig| rsa_verify_message(key.public_key(), scheme, HashAlg::Sha256, &RSA_MSG, &sig))
+        .and_then(|sig| {
+            rsa_verify_message(key.public_key(), scheme, HashAlg::Sha256, &RSA_MSG, &sig)
+        })
         .is_ok()
 }
 

@@ -56,12 +56,13 @@ impl Engine {
             let mut buffer = Vec::with_capacity(plaintext.len() + GCM_TAG_LEN);
             buffer.extend_from_slice(plaintext);
             let iv = match (key.gcm_random_iv()?, external_iv) {
-                (Some(sealer), _) => {
-                    *sealer.seal_in_place_append_tag(Aad::from(aad), &mut buffer)?.as_ref()
-                }
+                (Some(sealer), _) => *sealer
+                    .seal_in_place_append_tag(Aad::from(aad), &mut buffer)?
+                    .as_ref(),
                 (None, Some(iv)) => {
                     let nonce = Nonce::assume_unique_for_key(iv);
-                    key.gcm()?.seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer)?;
+                    key.gcm()?
+                        .seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer)?;
                     iv
                 }
                 (None, None) => return Err(Error::Internal),
@@ -120,8 +121,15 @@ impl Engine {
     }
 
     /// Encrypts one XTS data unit (16 bytes to 16 MiB) under a 128-bit tweak.
-    pub fn aes_xts_encrypt(&self, key: &XtsKey, tweak: &[u8], data: &[u8]) -> Result<Indicated<Vec<u8>>> {
-        self.run(Service::AesXts { encrypt: true }, || xts(key, true, tweak, data))
+    pub fn aes_xts_encrypt(
+        &self,
+        key: &XtsKey,
+        tweak: &[u8],
+        data: &[u8],
+    ) -> Result<Indicated<Vec<u8>>> {
+        self.run(Service::AesXts { encrypt: true }, || {
+            xts(key, true, tweak, data)
+        })
     }
 
     /// Decrypts one XTS data unit.
@@ -138,7 +146,12 @@ impl Engine {
 
     /// Wraps `key_data` under `kek`: RFC 3394 (KW, input a multiple of 8 bytes, at least 16)
     /// or RFC 5649 (KWP, any non-empty input).
-    pub fn aes_key_wrap(&self, kek: &AesKey, padded: bool, key_data: &[u8]) -> Result<Indicated<Vec<u8>>> {
+    pub fn aes_key_wrap(
+        &self,
+        kek: &AesKey,
+        padded: bool,
+        key_data: &[u8],
+    ) -> Result<Indicated<Vec<u8>>> {
         let service = Service::AesKeyWrap {
             bits: kek.bits(),
             padded,
@@ -153,7 +166,12 @@ impl Engine {
     }
 
     /// Unwraps; any integrity failure is `VerificationFailed`.
-    pub fn aes_key_unwrap(&self, kek: &AesKey, padded: bool, wrapped: &[u8]) -> Result<Indicated<SecretBytes>> {
+    pub fn aes_key_unwrap(
+        &self,
+        kek: &AesKey,
+        padded: bool,
+        wrapped: &[u8],
+    ) -> Result<Indicated<SecretBytes>> {
         let service = Service::AesKeyWrap {
             bits: kek.bits(),
             padded,
@@ -165,7 +183,12 @@ impl Engine {
     }
 }
 
-pub(crate) fn gcm_seal_with_iv(key: &AesKey, iv: &[u8; GCM_IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn gcm_seal_with_iv(
+    key: &AesKey,
+    iv: &[u8; GCM_IV_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let mut buffer = plaintext.to_vec();
     key.gcm()?.seal_in_place_append_tag(
         Nonce::assume_unique_for_key(*iv),
@@ -175,7 +198,12 @@ pub(crate) fn gcm_seal_with_iv(key: &AesKey, iv: &[u8; GCM_IV_LEN], aad: &[u8], 
     Ok(buffer)
 }
 
-pub(crate) fn gcm_open(key: &AesKey, iv: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<SecretBytes> {
+pub(crate) fn gcm_open(
+    key: &AesKey,
+    iv: &[u8],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<SecretBytes> {
     let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::InvalidParameter)?;
     if ciphertext.len() < GCM_TAG_LEN {
         return Err(Error::VerificationFailed);
@@ -191,7 +219,12 @@ pub(crate) fn gcm_open(key: &AesKey, iv: &[u8], aad: &[u8], ciphertext: &[u8]) -
     Ok(truncate(buffer, len))
 }
 
-pub(crate) fn cbc_encrypt(key: &AesKey, iv: &[u8], padded: bool, plaintext: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn cbc_encrypt(
+    key: &AesKey,
+    iv: &[u8],
+    padded: bool,
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let iv = iv128(iv)?;
     let unbound = UnboundCipherKey::new(key.cipher_algorithm(), key.expose())?;
     let mut buffer = plaintext.to_vec();
@@ -202,12 +235,18 @@ pub(crate) fn cbc_encrypt(key: &AesKey, iv: &[u8], padded: bool, plaintext: &[u8
         if plaintext.len() % AES_BLOCK_LEN != 0 {
             return Err(Error::InvalidLength);
         }
-        EncryptingKey::cbc(unbound)?.less_safe_encrypt(&mut buffer, EncryptionContext::Iv128(iv))?;
+        EncryptingKey::cbc(unbound)?
+            .less_safe_encrypt(&mut buffer, EncryptionContext::Iv128(iv))?;
     }
     Ok(buffer)
 }
 
-pub(crate) fn cbc_decrypt(key: &AesKey, iv: &[u8], padded: bool, ciphertext: &[u8]) -> Result<SecretBytes> {
+pub(crate) fn cbc_decrypt(
+    key: &AesKey,
+    iv: &[u8],
+    padded: bool,
+    ciphertext: &[u8],
+) -> Result<SecretBytes> {
     let iv = iv128(iv)?;
     if ciphertext.is_empty() || ciphertext.len() % AES_BLOCK_LEN != 0 {
         return Err(if padded {

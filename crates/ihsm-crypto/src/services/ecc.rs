@@ -26,14 +26,24 @@ impl Engine {
     }
 
     /// ECDSA over `message` hashed inside the module. Returns `r || s`.
-    pub fn ecdsa_sign(&self, key: &EcPrivateKey, hash: HashAlg, message: &[u8]) -> Result<Indicated<Vec<u8>>> {
+    pub fn ecdsa_sign(
+        &self,
+        key: &EcPrivateKey,
+        hash: HashAlg,
+        message: &[u8],
+    ) -> Result<Indicated<Vec<u8>>> {
         self.run(ecdsa_sign_service(key.curve(), hash, false), || {
             ecdsa_sign_message(key, hash, message)
         })
     }
 
     /// ECDSA over a caller-supplied digest (never approved). Returns `r || s`.
-    pub fn ecdsa_sign_digest(&self, key: &EcPrivateKey, hash: HashAlg, digest: &[u8]) -> Result<Indicated<Vec<u8>>> {
+    pub fn ecdsa_sign_digest(
+        &self,
+        key: &EcPrivateKey,
+        hash: HashAlg,
+        digest: &[u8],
+    ) -> Result<Indicated<Vec<u8>>> {
         self.run(ecdsa_sign_service(key.curve(), hash, true), || {
             let der = shim::sign_digest(key.pkey(), hash, Padding::Ecdsa, digest)?;
             ecdsa_sig::der_to_fixed(&der, key.curve().scalar_len())
@@ -98,7 +108,11 @@ impl Engine {
     }
 }
 
-pub(crate) fn ecdsa_sign_message(key: &EcPrivateKey, hash: HashAlg, message: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn ecdsa_sign_message(
+    key: &EcPrivateKey,
+    hash: HashAlg,
+    message: &[u8],
+) -> Result<Vec<u8>> {
     let mut context = DigestSignContext::new(key.pkey(), hash, Padding::Ecdsa, true)?;
     context.update(message)?;
     ecdsa_sig::der_to_fixed(&context.sign_final()?, key.curve().scalar_len())
@@ -116,7 +130,11 @@ pub(crate) fn ecdsa_verify_message(
     context.verify_final(&der)
 }
 
-pub(crate) fn ecdh_raw(key: &agreement::PrivateKey, curve: Curve, peer_point: &[u8]) -> Result<SecretBytes> {
+pub(crate) fn ecdh_raw(
+    key: &agreement::PrivateKey,
+    curve: Curve,
+    peer_point: &[u8],
+) -> Result<SecretBytes> {
     if peer_point.len() != curve.point_len() || peer_point.first() != Some(&0x04) {
         return Err(Error::InvalidPublicKey);
     }

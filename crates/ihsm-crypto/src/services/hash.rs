@@ -28,7 +28,12 @@ impl Engine {
     }
 
     /// Computes an HMAC tag over `data`.
-    pub fn hmac_sign(&self, key: &GenericSecret, hash: HashAlg, data: &[u8]) -> Result<Indicated<Vec<u8>>> {
+    pub fn hmac_sign(
+        &self,
+        key: &GenericSecret,
+        hash: HashAlg,
+        data: &[u8],
+    ) -> Result<Indicated<Vec<u8>>> {
         self.run(hmac_service(key, hash), || Ok(hmac_tag(key, hash, data)))
     }
 
@@ -75,8 +80,9 @@ impl DigestContext {
     /// Finishes and returns the digest.
     pub fn finish(self) -> Result<Indicated<Vec<u8>>> {
         let context = self.context;
-        self.engine
-            .run(Service::Digest(self.hash), || Ok(context.finish().as_ref().to_vec()))
+        self.engine.run(Service::Digest(self.hash), || {
+            Ok(context.finish().as_ref().to_vec())
+        })
     }
 }
 
@@ -124,7 +130,9 @@ fn hmac_service(key: &GenericSecret, hash: HashAlg) -> Service {
 }
 
 pub(crate) fn sha(hash: HashAlg, data: &[u8]) -> Vec<u8> {
-    digest::digest(hash.digest_algorithm(), data).as_ref().to_vec()
+    digest::digest(hash.digest_algorithm(), data)
+        .as_ref()
+        .to_vec()
 }
 
 pub(crate) fn hmac_tag(key: &GenericSecret, hash: HashAlg, data: &[u8]) -> Vec<u8> {

@@ -66,7 +66,13 @@ impl Engine {
     }
 }
 
-pub(crate) fn hkdf_derive(hash: HashAlg, secret: &[u8], salt: &[u8], info: &[u8], len: usize) -> Result<SecretBytes> {
+pub(crate) fn hkdf_derive(
+    hash: HashAlg,
+    secret: &[u8],
+    salt: &[u8],
+    info: &[u8],
+    len: usize,
+) -> Result<SecretBytes> {
     check_len(len)?;
     let algorithm = match hash {
         HashAlg::Sha256 => hkdf::HKDF_SHA256,
@@ -78,13 +84,21 @@ pub(crate) fn hkdf_derive(hash: HashAlg, secret: &[u8], salt: &[u8], info: &[u8]
     }
     let prk = hkdf::Salt::new(algorithm, salt).extract(secret);
     let info = [info];
-    let okm = prk.expand(&info, OutputLen(len)).map_err(|_| Error::InvalidLength)?;
+    let okm = prk
+        .expand(&info, OutputLen(len))
+        .map_err(|_| Error::InvalidLength)?;
     let mut out = SecretBytes::new(vec![0u8; len]);
     okm.fill(out.expose_mut())?;
     Ok(out)
 }
 
-pub(crate) fn kbkdf(hash: HashAlg, secret: &[u8], label: &[u8], context: &[u8], len: usize) -> Result<SecretBytes> {
+pub(crate) fn kbkdf(
+    hash: HashAlg,
+    secret: &[u8],
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Result<SecretBytes> {
     check_len(len)?;
     if secret.is_empty() {
         return Err(Error::InvalidKey);
@@ -106,14 +120,25 @@ pub(crate) fn kbkdf(hash: HashAlg, secret: &[u8], label: &[u8], context: &[u8], 
     Ok(out)
 }
 
-pub(crate) fn pbkdf2_derive(password: &[u8], salt: &[u8], iterations: u32, len: usize) -> Result<SecretBytes> {
+pub(crate) fn pbkdf2_derive(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    len: usize,
+) -> Result<SecretBytes> {
     check_len(len)?;
     if salt.len() < PBKDF2_MIN_SALT_LEN {
         return Err(Error::InvalidParameter);
     }
     let iterations = NonZeroU32::new(iterations).ok_or(Error::InvalidParameter)?;
     let mut out = SecretBytes::new(vec![0u8; len]);
-    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA512, iterations, salt, password, out.expose_mut());
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA512,
+        iterations,
+        salt,
+        password,
+        out.expose_mut(),
+    );
     Ok(out)
 }
 

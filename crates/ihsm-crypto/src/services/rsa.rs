@@ -2,7 +2,9 @@
 //! RSASSA-PKCS1-v1_5 and RSASSA-PSS (message or caller-supplied digest, single- or
 //! multi-part), and RSAES-OAEP with SHA-256/384/512 and labels.
 
-use aws_lc_rs::rsa::{OaepAlgorithm, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512};
+use aws_lc_rs::rsa::{
+    OaepAlgorithm, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512,
+};
 
 use super::signature::{SignContext, VerifyContext};
 use crate::engine::{Engine, Indicated};
@@ -98,7 +100,12 @@ impl Engine {
     }
 
     /// Starts a multi-part RSA signature.
-    pub fn rsa_sign_init(&self, key: &RsaPrivateKey, scheme: RsaSignatureScheme, hash: HashAlg) -> Result<SignContext> {
+    pub fn rsa_sign_init(
+        &self,
+        key: &RsaPrivateKey,
+        scheme: RsaSignatureScheme,
+        hash: HashAlg,
+    ) -> Result<SignContext> {
         self.ready()?;
         Ok(SignContext {
             engine: self.clone(),
@@ -132,9 +139,13 @@ impl Engine {
         label: &[u8],
         plaintext: &[u8],
     ) -> Result<Indicated<Vec<u8>>> {
-        self.run(Service::RsaOaepEncrypt { bits: key.bits(), hash }, || {
-            oaep_encrypt(key, hash, label, plaintext)
-        })
+        self.run(
+            Service::RsaOaepEncrypt {
+                bits: key.bits(),
+                hash,
+            },
+            || oaep_encrypt(key, hash, label, plaintext),
+        )
     }
 
     /// RSAES-OAEP decryption; every failure is `VerificationFailed` (no padding oracle).
@@ -145,9 +156,13 @@ impl Engine {
         label: &[u8],
         ciphertext: &[u8],
     ) -> Result<Indicated<SecretBytes>> {
-        self.run(Service::RsaOaepDecrypt { bits: key.bits(), hash }, || {
-            oaep_decrypt(key, hash, label, ciphertext)
-        })
+        self.run(
+            Service::RsaOaepDecrypt {
+                bits: key.bits(),
+                hash,
+            },
+            || oaep_decrypt(key, hash, label, ciphertext),
+        )
     }
 }
 
@@ -174,7 +189,12 @@ pub(crate) fn rsa_verify_message(
     context.verify_final(signature)
 }
 
-pub(crate) fn oaep_encrypt(key: &RsaPublicKey, hash: HashAlg, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn oaep_encrypt(
+    key: &RsaPublicKey,
+    hash: HashAlg,
+    label: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     if label.len() > MAX_OAEP_LABEL_LEN {
         return Err(Error::InvalidParameter);
     }
@@ -191,14 +211,24 @@ pub(crate) fn oaep_encrypt(key: &RsaPublicKey, hash: HashAlg, label: &[u8], plai
     Ok(out)
 }
 
-pub(crate) fn oaep_decrypt(key: &RsaPrivateKey, hash: HashAlg, label: &[u8], ciphertext: &[u8]) -> Result<SecretBytes> {
+pub(crate) fn oaep_decrypt(
+    key: &RsaPrivateKey,
+    hash: HashAlg,
+    label: &[u8],
+    ciphertext: &[u8],
+) -> Result<SecretBytes> {
     if label.len() > MAX_OAEP_LABEL_LEN {
         return Err(Error::InvalidParameter);
     }
     let mut out = SecretBytes::new(vec![0u8; key.oaep().min_output_size()]);
     let len = key
         .oaep()
-        .decrypt(oaep_algorithm(hash), ciphertext, out.expose_mut(), label_option(label))
+        .decrypt(
+            oaep_algorithm(hash),
+            ciphertext,
+            out.expose_mut(),
+            label_option(label),
+        )
         .map_err(|_| Error::VerificationFailed)?
         .len();
     out.truncate(len);
@@ -234,7 +264,12 @@ fn policy_scheme(scheme: RsaSignatureScheme, hash: HashAlg) -> RsaScheme {
     }
 }
 
-fn sign_service(bits: RsaBits, scheme: RsaSignatureScheme, hash: HashAlg, prehashed: bool) -> Service {
+fn sign_service(
+    bits: RsaBits,
+    scheme: RsaSignatureScheme,
+    hash: HashAlg,
+    prehashed: bool,
+) -> Service {
     Service::RsaSign {
         bits,
         hash,
@@ -243,7 +278,12 @@ fn sign_service(bits: RsaBits, scheme: RsaSignatureScheme, hash: HashAlg, prehas
     }
 }
 
-fn verify_service(key: &RsaPublicKey, scheme: RsaSignatureScheme, hash: HashAlg, prehashed: bool) -> Service {
+fn verify_service(
+    key: &RsaPublicKey,
+    scheme: RsaSignatureScheme,
+    hash: HashAlg,
+    prehashed: bool,
+) -> Service {
     Service::RsaVerify {
         bits: key.bits(),
         hash,

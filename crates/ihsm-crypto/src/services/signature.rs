@@ -2,9 +2,9 @@
 //! ECDSA and RSA. Streaming goes through `EVP_DigestSign*`, so the module hashes the message
 //! itself and the result is an approved service where the one-shot form is.
 
+use crate::ecdsa_sig;
 use crate::engine::{Engine, Indicated};
 use crate::error::Result;
-use crate::ecdsa_sig;
 use crate::policy::Service;
 use crate::shim::DigestSignContext;
 

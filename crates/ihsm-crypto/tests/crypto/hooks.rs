@@ -6,9 +6,18 @@ fn assert_refuses_everything(engine: &Engine) {
     assert_eq!(engine.state(), EngineState::Error);
     let mut buf = [0u8; 16];
     assert_eq!(engine.random(&mut buf).err(), Some(Error::ErrorState));
-    assert_eq!(engine.digest(HashAlg::Sha256, b"m").err(), Some(Error::ErrorState));
-    assert_eq!(engine.generate_ec_key(Curve::P256).err(), Some(Error::ErrorState));
-    assert_eq!(engine.digest_init(HashAlg::Sha256).err(), Some(Error::ErrorState));
+    assert_eq!(
+        engine.digest(HashAlg::Sha256, b"m").err(),
+        Some(Error::ErrorState)
+    );
+    assert_eq!(
+        engine.generate_ec_key(Curve::P256).err(),
+        Some(Error::ErrorState)
+    );
+    assert_eq!(
+        engine.digest_init(HashAlg::Sha256).err(),
+        Some(Error::ErrorState)
+    );
     assert_eq!(engine.run_self_tests(), Err(Error::ErrorState));
     assert_eq!(engine.state(), EngineState::Error);
 }
@@ -50,13 +59,19 @@ fn an_operation_in_flight_stops_when_the_engine_latches() {
 fn failed_ec_pairwise_test_discards_the_key_and_latches() {
     let engine = Engine::power_on_with_hooks(TestHooks::default().fail_pairwise_tests());
     assert_eq!(engine.state(), EngineState::Operational);
-    assert_eq!(engine.generate_ec_key(Curve::P384).err(), Some(Error::PairwiseTestFailed));
+    assert_eq!(
+        engine.generate_ec_key(Curve::P384).err(),
+        Some(Error::PairwiseTestFailed)
+    );
     assert_refuses_everything(&engine);
 }
 
 #[test]
 fn failed_rsa_pairwise_test_discards_the_key_and_latches() {
     let engine = Engine::power_on_with_hooks(TestHooks::default().fail_pairwise_tests());
-    assert_eq!(engine.generate_rsa_key(RsaBits::Rsa2048).err(), Some(Error::PairwiseTestFailed));
+    assert_eq!(
+        engine.generate_rsa_key(RsaBits::Rsa2048).err(),
+        Some(Error::PairwiseTestFailed)
+    );
     assert_refuses_everything(&engine);
 }

@@ -6,7 +6,11 @@ use super::fixtures::engine;
 fn power_on_passes_every_self_test_and_is_operational() {
     let engine = engine();
     let results = engine.self_test_results();
-    let failed: Vec<_> = results.iter().filter(|r| !r.passed).map(|r| r.test.name()).collect();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.test.name())
+        .collect();
     assert!(failed.is_empty(), "failed self-tests: {failed:?}");
     assert_eq!(results.len(), SelfTest::ALL.len());
     assert_eq!(engine.state(), EngineState::Operational);
@@ -30,7 +34,10 @@ fn entering_the_error_state_refuses_every_service_and_is_terminal() {
     engine.enter_error_state();
     assert_eq!(engine.state(), EngineState::Error);
     let mut buf = [0u8; 8];
-    assert_eq!(engine.random(&mut buf).err(), Some(ihsm_crypto::Error::ErrorState));
+    assert_eq!(
+        engine.random(&mut buf).err(),
+        Some(ihsm_crypto::Error::ErrorState)
+    );
     assert_eq!(
         engine.digest(ihsm_crypto::HashAlg::Sha256, b"x").err(),
         Some(ihsm_crypto::Error::ErrorState)
@@ -41,5 +48,8 @@ fn entering_the_error_state_refuses_every_service_and_is_terminal() {
 
 #[test]
 fn release_builds_have_no_test_hooks() {
-    assert_eq!(Engine::test_hooks_compiled_in(), cfg!(feature = "test-hooks"));
+    assert_eq!(
+        Engine::test_hooks_compiled_in(),
+        cfg!(feature = "test-hooks")
+    );
 }

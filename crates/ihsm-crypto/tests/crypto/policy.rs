@@ -21,14 +21,21 @@ fn exercise(service: Service) -> (bool, bool) {
             let key = GenericSecret::from_bytes(&vec![7; if short_key { 8 } else { 32 }]).unwrap();
             let tag = e.hmac_sign(&key, hash, msg).unwrap();
             let verified = e.hmac_verify(&key, hash, msg, &tag.value).unwrap();
-            assert_eq!(flags(verified), (tag.approved, tag.aws_lc_indicator), "hmac verify");
+            assert_eq!(
+                flags(verified),
+                (tag.approved, tag.aws_lc_indicator),
+                "hmac verify"
+            );
             flags(tag)
         }
         Service::AesGcmEncrypt(bits) => flags(e.aes_gcm_encrypt(&aes(bits), b"aad", msg).unwrap()),
         Service::AesGcmDecrypt(bits) => {
             let key = aes(bits);
             let sealed = e.aes_gcm_encrypt(&key, b"aad", msg).unwrap().value;
-            flags(e.aes_gcm_decrypt(&key, &sealed.iv, b"aad", &sealed.ciphertext).unwrap())
+            flags(
+                e.aes_gcm_decrypt(&key, &sealed.iv, b"aad", &sealed.ciphertext)
+                    .unwrap(),
+            )
         }
         Service::AesCbc {
             bits,
@@ -69,11 +76,16 @@ fn exercise(service: Service) -> (bool, bool) {
             let info: &[u8] = if empty_info { b"" } else { b"ihsm context" };
             flags(e.hkdf(hash, &[1; 32], b"salt", info, 32).unwrap())
         }
-        Service::KbkdfCounterHmac(hash) => {
-            flags(e.kbkdf_counter_hmac(hash, &[1; 32], b"label", b"context", 32).unwrap())
-        }
+        Service::KbkdfCounterHmac(hash) => flags(
+            e.kbkdf_counter_hmac(hash, &[1; 32], b"label", b"context", 32)
+                .unwrap(),
+        ),
         Service::Pbkdf2 { short_password } => {
-            let password: &[u8] = if short_password { b"123456" } else { b"a long passphrase!" };
+            let password: &[u8] = if short_password {
+                b"123456"
+            } else {
+                b"a long passphrase!"
+            };
             flags(e.pbkdf2_sha512(password, &[4; 16], 1000, 32).unwrap())
         }
         Service::EcKeyGen(curve) => flags(e.generate_ec_key(curve).unwrap()),
@@ -117,7 +129,10 @@ fn exercise(service: Service) -> (bool, bool) {
             } else {
                 let _ = rsa_key(bits);
                 let a = approval(service);
-                (a.approved && e.fips_mode(), a.aws_lc_indicator && e.fips_mode())
+                (
+                    a.approved && e.fips_mode(),
+                    a.aws_lc_indicator && e.fips_mode(),
+                )
             }
         }
         Service::RsaSign {
@@ -146,17 +161,27 @@ fn exercise(service: Service) -> (bool, bool) {
             let sig = e.rsa_sign(key, scheme, hash, msg).unwrap().value;
             if prehashed {
                 let digest = e.digest(hash, msg).unwrap().value;
-                flags(e.rsa_verify_digest(key.public_key(), scheme, hash, &digest, &sig).unwrap())
+                flags(
+                    e.rsa_verify_digest(key.public_key(), scheme, hash, &digest, &sig)
+                        .unwrap(),
+                )
             } else {
-                flags(e.rsa_verify(key.public_key(), scheme, hash, msg, &sig).unwrap())
+                flags(
+                    e.rsa_verify(key.public_key(), scheme, hash, msg, &sig)
+                        .unwrap(),
+                )
             }
         }
-        Service::RsaOaepEncrypt { bits, hash } => {
-            flags(e.rsa_oaep_encrypt(rsa_key(bits).public_key(), hash, b"label", msg).unwrap())
-        }
+        Service::RsaOaepEncrypt { bits, hash } => flags(
+            e.rsa_oaep_encrypt(rsa_key(bits).public_key(), hash, b"label", msg)
+                .unwrap(),
+        ),
         Service::RsaOaepDecrypt { bits, hash } => {
             let key = rsa_key(bits);
-            let ct = e.rsa_oaep_encrypt(key.public_key(), hash, b"label", msg).unwrap().value;
+            let ct = e
+                .rsa_oaep_encrypt(key.public_key(), hash, b"label", msg)
+                .unwrap()
+                .value;
             flags(e.rsa_oaep_decrypt(key, hash, b"label", &ct).unwrap())
         }
         other => panic!("no exercise for {other:?}"),
@@ -189,5 +214,11 @@ fn every_policy_row_matches_aws_lc_and_ihsm_indicators() {
             ));
         }
     }
-    assert!(mismatches.is_empty(), "{} of {} rows disagree:\n{}", mismatches.len(), rows.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} rows disagree:\n{}",
+        mismatches.len(),
+        rows.len(),
+        mismatches.join("\n")
+    );
 }

