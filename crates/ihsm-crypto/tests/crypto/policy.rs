@@ -222,3 +222,35 @@ fn every_policy_row_matches_aws_lc_and_ihsm_indicators() {
         mismatches.join("\n")
     );
 }
+
+/// docs/design/policy.md is generated from the table; this fails when they drift.
+/// `IHSM_BLESS=1 cargo test -p ihsm-crypto --test crypto policy_document` rewrites it.
+#[test]
+fn policy_document_matches_the_table() {
+    let mut doc = String::from(
+        "# Approved services\n\n\
+         Generated from `ihsm_crypto::policy` by `policy_document_matches_the_table` \
+         (crates/ihsm-crypto/tests/crypto/policy.rs); do not edit by hand. Every row is run \
+         against AWS-LC in CI, which checks both indicator columns.\n\n\
+         A service is reported approved only when this table says so, AWS-LC's own indicator \
+         agrees for that very call, and the engine runs the validated module in FIPS mode. \
+         The non-FIPS build reports nothing as approved.\n\n\
+         | service | ihsm approved | AWS-LC indicator | reason |\n|---|---|---|---|\n",
+    );
+    for service in Service::all() {
+        let a = approval(service);
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        doc.push_str(&format!(
+            "| `{service:?}` | {} | {} | {} |\n",
+            yes_no(a.approved),
+            yes_no(a.aws_lc_indicator),
+            a.reason
+        ));
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/design/policy.md");
+    if std::env::var_os("IHSM_BLESS").is_some() {
+        std::fs::write(path, &doc).unwrap();
+    }
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(current == doc, "docs/design/policy.md is stale: rerun with IHSM_BLESS=1");
+}
