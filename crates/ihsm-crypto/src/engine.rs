@@ -46,7 +46,7 @@ struct Inner {
     state: AtomicU8,
     fips: bool,
     results: Mutex<Vec<SelfTestResult>>,
-    hooks: TestHooks,
+    hooks: Mutex<TestHooks>,
 }
 
 const SELF_TESTING: u8 = 0;
@@ -74,17 +74,23 @@ impl Engine {
                 state: AtomicU8::new(SELF_TESTING),
                 fips,
                 results: Mutex::new(Vec::new()),
-                hooks,
+                hooks: Mutex::new(hooks),
             }),
         };
+        engine.record(engine.self_tests());
+        engine
+    }
+
+    /// The FIPS-mode check followed by every known-answer test.
+    fn self_tests(&self) -> Vec<SelfTestResult> {
+        let hooks = self.hooks();
+        let fips_ok = self.inner.fips || !cfg!(feature = "fips");
         let mut results = vec![SelfTestResult {
             test: SelfTest::FipsMode,
-            passed: (fips || !cfg!(feature = "fips"))
-                && !engine.inner.hooks.forced(SelfTest::FipsMode),
+            passed: fips_ok && !hooks.forced(SelfTest::FipsMode),
         }];
-        results.extend(selftest::run_all(&engine.inner.hooks));
-        engine.record(results);
-        engine
+        results.extend(selftest::run_all(&hooks));
+        results
     }
 
     fn validated_module_in_fips_mode() -> bool {
@@ -126,8 +132,7 @@ impl Engine {
         if self.state() == EngineState::Error {
             return Err(Error::ErrorState);
         }
-        let results = selftest::run_all(&self.inner.hooks);
-        self.record(results);
+        self.record(self.self_tests());
         match self.state() {
             EngineState::Operational => Ok(()),
             _ => Err(Error::ErrorState),
@@ -168,8 +173,23 @@ impl Engine {
         }
     }
 
-    pub(crate) fn hooks(&self) -> &TestHooks {
-        &self.inner.hooks
+    pub(crate) fn hooks(&self) -> TestHooks {
+        self.inner
+            .hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the test hooks of a running engine, so a test can break a self-test that
+    /// passed at power-on and then run the self-tests on demand.
+    #[cfg(feature = "test-hooks")]
+    pub fn replace_test_hooks(&self, hooks: TestHooks) {
+        *self
+            .inner
+            .hooks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = hooks;
     }
 
     /// Runs one service: refuses outside the operational state, measures AWS-LC's indicator

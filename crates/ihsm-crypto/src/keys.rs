@@ -179,9 +179,8 @@ impl fmt::Debug for XtsKey {
     }
 }
 
-/// A generic secret: an HMAC key or KDF input key. At least 14 bytes (112 bits, SP 800-131A)
-/// are required for approved HMAC use; shorter keys are accepted only by the test vectors'
-/// non-approved path and flagged by the policy.
+/// A generic secret: an HMAC key or KDF input key, 1 to 1024 bytes. HMAC with a key shorter
+/// than 14 bytes (112 bits, SP 800-131A) works but is never indicated approved.
 pub struct GenericSecret {
     material: SecretBytes,
     hmac: [OnceLock<aws_lc_rs::hmac::Key>; 3],

@@ -21,11 +21,19 @@ pub fn ec_key(curve: Curve) -> &'static EcPrivateKey {
 }
 
 pub fn rsa_key(bits: RsaBits) -> &'static RsaPrivateKey {
-    static KEYS: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
+    &rsa_generated(bits).0
+}
+
+/// An RSA key generated once per size, with the (ihsm, AWS-LC) indicators of its generation.
+pub fn rsa_generated(bits: RsaBits) -> &'static (RsaPrivateKey, bool, bool) {
+    static KEYS: OnceLock<Vec<(RsaPrivateKey, bool, bool)>> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {
         RsaBits::ALL
             .iter()
-            .map(|b| engine().generate_rsa_key(*b).unwrap().value)
+            .map(|b| {
+                let out = engine().generate_rsa_key(*b).unwrap();
+                (out.value, out.approved, out.aws_lc_indicator)
+            })
             .collect()
     });
     &keys[RsaBits::ALL.iter().position(|b| *b == bits).unwrap()]

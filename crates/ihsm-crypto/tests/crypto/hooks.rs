@@ -38,6 +38,22 @@ fn each_forced_self_test_failure_latches_the_error_state() {
 }
 
 #[test]
+fn each_self_test_failing_on_demand_latches_the_error_state() {
+    for test in SelfTest::ALL {
+        let engine = Engine::power_on();
+        assert_eq!(engine.state(), EngineState::Operational);
+        engine.replace_test_hooks(TestHooks::default().fail_self_test(test));
+        assert_eq!(
+            engine.run_self_tests(),
+            Err(Error::ErrorState),
+            "{}",
+            test.name()
+        );
+        assert_refuses_everything(&engine);
+    }
+}
+
+#[test]
 fn a_restart_without_the_hook_passes_and_serves() {
     let broken = Engine::power_on_with_hooks(TestHooks::default().fail_self_test(SelfTest::AesGcm));
     assert_eq!(broken.state(), EngineState::Error);

@@ -26,6 +26,9 @@ fn on_demand_self_tests_pass_and_keep_the_engine_operational() {
     let engine = Engine::power_on();
     engine.run_self_tests().unwrap();
     assert_eq!(engine.state(), EngineState::Operational);
+    let results = engine.self_test_results();
+    assert_eq!(results.len(), SelfTest::ALL.len());
+    assert!(results.iter().all(|r| r.passed));
 }
 
 #[test]
