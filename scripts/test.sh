@@ -25,7 +25,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "fuzz smoke (${IHSM_FUZZ_SECS:-20} s per target)"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly' && command -v cargo-fuzz >/dev/null; then
   (cd fuzz && for target in $(cargo +nightly fuzz list); do
-    cargo +nightly fuzz run "$target" -- -max_total_time="${IHSM_FUZZ_SECS:-20}" -rss_limit_mb=1024 2>&1 | tail -n 3
+    mkdir -p "corpus/$target"
+    cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+      -max_total_time="${IHSM_FUZZ_SECS:-20}" -rss_limit_mb=1024 2>&1 | tail -n 3
   done)
 else
   echo "SKIPPED: no nightly toolchain on this machine; cargo-fuzz needs one" >&2

@@ -1,0 +1,199 @@
+//! The status of every response: stable wire values, grouped by range.
+
+wire_enum! {
+    /// The outcome of a request, carried in every response header (key 1).
+    ///
+    /// Values are stable forever: a status may be added, never renumbered or reused. The high
+    /// byte names the group: `0x01` framing and decoding, `0x02` device state, `0x03`
+    /// authentication and sessions, `0x04` partitions, `0x05` objects and attributes, `0x06`
+    /// operations. Faults the client caused return a status; faults inside the module enter
+    /// the error state and return [`Status::ErrorState`] from then on.
+    pub enum Status: u32 {
+        /// The request succeeded; the response body is the opcode's response.
+        Ok = 0x0000,
+
+        /// The length prefix exceeds the frame limit. The response carries request id 0 and
+        /// the server then closes the connection, as it cannot skip the oversized frame.
+        FrameTooLarge = 0x0101,
+        /// The frame is not well-formed CBOR: it ends inside an item, uses a reserved head, an
+        /// indefinite length or a break, or has text that is not UTF-8.
+        Malformed = 0x0102,
+        /// The request header's version (key 0) is not 1. Checked as soon as key 0 is read,
+        /// before the opcode and the body.
+        WrongVersion = 0x0103,
+        /// The request header's opcode (key 1) names no operation.
+        UnknownOpcode = 0x0104,
+        /// A map holds a key not defined for that message, or a key that is not an unsigned
+        /// integer; also a session (header key 3) on an opcode that takes none.
+        UnknownField = 0x0105,
+        /// A map holds the same key twice.
+        DuplicateField = 0x0106,
+        /// A required key is absent (also: a tagged map whose first entry is not key 0, a
+        /// frame array of fewer than 2 items, a session-scoped opcode without a session).
+        MissingField = 0x0107,
+        /// A well-formed item has another CBOR type than the field's (for example text where
+        /// an unsigned integer is defined, or a tag).
+        WrongType = 0x0108,
+        /// An integer names no value of the field's enum.
+        UnknownEnumValue = 0x0109,
+        /// A value is outside the field's bounds: text, bytes or array longer than the bound,
+        /// a fixed-size byte string of another length, an integer out of range, or text not
+        /// of the allowed characters.
+        ValueOutOfRange = 0x010A,
+        /// Bytes follow the top-level array, or the array holds more than 2 items.
+        TrailingBytes = 0x010B,
+
+        /// The device has no admin credential yet; only `GetStatus`, `GetCredentialKey` and
+        /// `InitializeAdmin` are served.
+        DeviceNotInitialized = 0x0201,
+        /// The power-on self-tests have not finished; retry later.
+        SelfTestsRunning = 0x0202,
+        /// A hard error is latched (a self-test or the crypto engine failed): the module has
+        /// zeroized its keys and refuses all cryptography until it is restarted.
+        ErrorState = 0x0203,
+        /// A tamper input fired: the module zeroized and serves nothing but `GetStatus`.
+        Tampered = 0x0204,
+        /// The work queue is full; retry later.
+        Busy = 0x0205,
+        /// The daemon is shutting down and accepts no new work.
+        ShuttingDown = 0x0206,
+        /// An unexpected internal failure that did not latch the error state.
+        Internal = 0x0207,
+        /// The operation is defined but this build does not provide it.
+        NotSupported = 0x0208,
+
+        /// The call needs a login (of any role) that this connection does not hold, or names
+        /// a login that does not exist on this connection.
+        NotLoggedIn = 0x0301,
+        /// The login's role may not make this call.
+        RoleNotPermitted = 0x0302,
+        /// The PIN is wrong. The failure counter was incremented before the comparison.
+        PinIncorrect = 0x0303,
+        /// The role is locked after too many wrong PINs; an officer (or admin) must unlock it.
+        PinLocked = 0x0304,
+        /// The new PIN breaks the PIN policy (its length).
+        PinInvalid = 0x0305,
+        /// The sealed secret is bound to a nonce that is not this connection's current one
+        /// (a replay, or a nonce from another connection). Not counted as a PIN failure.
+        NonceStale = 0x0306,
+        /// The ticket is unknown, used or expired.
+        TicketInvalid = 0x0307,
+        /// The session (header key 3) does not exist on this connection.
+        SessionNotFound = 0x0308,
+        /// The login or partition has its maximum number of sessions open.
+        SessionLimit = 0x0309,
+        /// The partition has its maximum number of logins.
+        LoginLimit = 0x030A,
+        /// `InitializeAdmin` on a device that already has an admin credential.
+        AlreadyInitialized = 0x030B,
+        /// A sealed secret does not open (bad ephemeral key or ciphertext). Not counted as a
+        /// PIN failure.
+        CredentialInvalid = 0x030C,
+
+        /// No partition of that name exists (or the caller may not know of it).
+        PartitionNotFound = 0x0401,
+        /// A partition of that name exists already.
+        PartitionExists = 0x0402,
+        /// A partition quota (objects, sessions, logins, data bytes) would be exceeded.
+        QuotaExceeded = 0x0403,
+        /// The service is not approved and the partition's policy does not allow it.
+        PolicyNotApproved = 0x0404,
+
+        /// No such object in the caller's partition. Also the answer for a handle or a blob of
+        /// another partition, so a status never reveals that another partition's object exists.
+        ObjectNotFound = 0x0501,
+        /// An attribute type does not apply to that object class or key type.
+        AttributeTypeInvalid = 0x0502,
+        /// An attribute value is not acceptable for that object.
+        AttributeValueInvalid = 0x0503,
+        /// The attribute cannot be set or changed (after creation, or ever).
+        AttributeReadOnly = 0x0504,
+        /// The attribute cannot be revealed (a sensitive or non-extractable key's value).
+        AttributeSensitive = 0x0505,
+        /// The template lacks an attribute the operation needs.
+        TemplateIncomplete = 0x0506,
+        /// The template's attributes contradict each other or the operation.
+        TemplateInconsistent = 0x0507,
+        /// The key's type does not fit the mechanism.
+        KeyTypeInconsistent = 0x0508,
+        /// The key's usage attributes do not allow the operation (for example `Sign` false).
+        KeyUsageNotPermitted = 0x0509,
+        /// The key may not leave the module (`Extractable` false).
+        KeyNotExtractable = 0x050A,
+        /// The key's size does not fit the mechanism or the policy.
+        KeySizeInvalid = 0x050B,
+        /// The object's attributes forbid the action (`Copyable`, `Destroyable` or
+        /// `Modifiable` false).
+        ActionProhibited = 0x050C,
+        /// The `FindObjects` cursor is not one this session issued for this search.
+        CursorInvalid = 0x050D,
+
+        /// The mechanism does not exist for this operation or key.
+        MechanismInvalid = 0x0601,
+        /// The mechanism's parameters are not acceptable (for example an IV given to an
+        /// encryption whose IV the module makes).
+        MechanismParamInvalid = 0x0602,
+        /// An operation of this kind is already active in the session.
+        OperationActive = 0x0603,
+        /// No operation of this kind is active in the session.
+        OperationNotInitialized = 0x0604,
+        /// The input's length does not fit the mechanism or key.
+        DataLenRange = 0x0605,
+        /// A signature, tag, padding or wrapped key did not verify. One opaque status for all
+        /// of them, so the response is no oracle.
+        VerificationFailed = 0x0606,
+        /// The key reached a usage limit (for example the AES-GCM invocation cap).
+        UsageLimitReached = 0x0607,
+        /// A masked key blob does not open, is of another partition, or names a deleted key.
+        BlobInvalid = 0x0608,
+    }
+}
+
+impl Status {
+    /// Whether the status is one of the `0x01xx` framing and decoding statuses.
+    #[must_use]
+    pub const fn is_decode_error(self) -> bool {
+        self.value() >> 8 == 0x01
+    }
+}
+
+impl core::fmt::Display for Status {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{self:?} (0x{:04x})", self.value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn values_are_unique_and_round_trip() {
+        let mut seen = HashSet::new();
+        for status in Status::ALL {
+            assert!(seen.insert(status.value()), "{status:?} reuses a value");
+            assert_eq!(Status::try_from(status.value()), Ok(*status));
+            assert_eq!(u32::from(*status), status.value());
+        }
+        assert_eq!(seen.len(), Status::ALL.len());
+    }
+
+    #[test]
+    fn unknown_values_are_refused() {
+        for value in [0x0001, 0x0100, 0x01ff, 0x0700, u32::MAX] {
+            assert_eq!(
+                Status::try_from(value),
+                Err(crate::UnknownValue(u64::from(value)))
+            );
+        }
+    }
+
+    #[test]
+    fn decode_errors_are_in_their_range() {
+        assert!(Status::Malformed.is_decode_error());
+        assert!(!Status::Ok.is_decode_error());
+        assert!(!Status::DeviceNotInitialized.is_decode_error());
+    }
+}
