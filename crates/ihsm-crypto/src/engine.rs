@@ -21,9 +21,11 @@ pub enum EngineState {
     Error,
 }
 
-/// A service's output with its service indicator.
+/// A service's output with its service indicator. Only the engine makes these
+/// (`non_exhaustive`), so holding one with `approved` set means the engine approved it.
 #[derive(Debug)]
 #[must_use]
+#[non_exhaustive]
 pub struct Indicated<T> {
     /// The output.
     pub value: T,
@@ -34,6 +36,17 @@ pub struct Indicated<T> {
     /// AWS-LC's raw service indicator for the call, kept for audit and for the policy
     /// cross-check.
     pub aws_lc_indicator: bool,
+}
+
+impl<T> Indicated<T> {
+    /// Keeps the indicators, transforms the value.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Indicated<U> {
+        Indicated {
+            value: f(self.value),
+            approved: self.approved,
+            aws_lc_indicator: self.aws_lc_indicator,
+        }
+    }
 }
 
 /// The crypto engine. Cheap to clone; all clones share one lifecycle state.
@@ -112,7 +125,8 @@ impl Engine {
         self.inner.fips
     }
 
-    /// Whether test hooks are compiled into this build (never true in a release build).
+    /// Whether test hooks are compiled into this build. The crate refuses to compile with
+    /// `test-hooks` and without debug assertions, so a release build always says false.
     pub const fn test_hooks_compiled_in() -> bool {
         cfg!(feature = "test-hooks")
     }
@@ -126,11 +140,26 @@ impl Engine {
             .clone()
     }
 
-    /// Runs every self-test again (on demand or periodically). A failure latches the error
-    /// state; an engine already in its error state stays there and reports `ErrorState`.
+    /// Runs every self-test again (on demand or periodically). While they run the engine is
+    /// `SelfTesting` and every service refuses; a failure latches the error state. An engine
+    /// already in its error state stays there and reports `ErrorState`.
     pub fn run_self_tests(&self) -> Result<()> {
-        if self.state() == EngineState::Error {
-            return Err(Error::ErrorState);
+        // Only an operational engine may re-test; the swap also stops two runs overlapping.
+        if self
+            .inner
+            .state
+            .compare_exchange(
+                OPERATIONAL,
+                SELF_TESTING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            return Err(match self.state() {
+                EngineState::SelfTesting => Error::SelfTestsRunning,
+                _ => Error::ErrorState,
+            });
         }
         self.record(self.self_tests());
         match self.state() {
@@ -140,7 +169,10 @@ impl Engine {
     }
 
     /// Latches the error state (used by callers that detect a hard error the engine cannot
-    /// see, such as a store integrity failure). Irreversible for this engine.
+    /// see, such as a store integrity failure). Irreversible for this engine: the module
+    /// creates one engine per process, so only a process restart, which powers on a new
+    /// engine and re-runs every self-test, leaves the error state (keeping a hard error
+    /// latched across restarts is the device's job).
     pub fn enter_error_state(&self) {
         self.inner.state.store(ERROR, Ordering::Release);
     }
@@ -193,7 +225,10 @@ impl Engine {
     }
 
     /// Runs one service: refuses outside the operational state, measures AWS-LC's indicator
-    /// around `f`, and computes ihsm's indicator from the policy table.
+    /// around `f` (which must make exactly one AWS-LC service call), and computes ihsm's
+    /// indicator from the policy table. The state is checked again afterwards, so output
+    /// computed while another thread latched the error state (or started on-demand
+    /// self-tests) is dropped, not returned; secret outputs zeroize as they drop.
     pub(crate) fn run<T>(
         &self,
         service: Service,
@@ -202,7 +237,17 @@ impl Engine {
         self.ready()?;
         let (out, aws_lc_indicator) = shim::with_indicator(f);
         let value = out?;
+        self.ready()?;
         Ok(self.indicate(service, value, aws_lc_indicator))
+    }
+
+    /// Runs a crypto computation that is not itself a service with an indicator (parsing
+    /// and validating a key), only while operational.
+    pub(crate) fn gated<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.ready()?;
+        let value = f()?;
+        self.ready()?;
+        Ok(value)
     }
 
     pub(crate) fn indicate<T>(

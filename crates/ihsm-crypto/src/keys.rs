@@ -5,6 +5,7 @@
 //! beside the serialised bytes, so an operation never re-parses a key.
 
 use core::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use aws_lc_rs::aead::{LessSafeKey, RandomizedNonceKey, UnboundKey};
@@ -74,10 +75,16 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
-/// An AES key (128, 192 or 256 bits) with lazily built GCM contexts.
+/// Most AES-GCM encryptions one key may perform: with random 96-bit IVs SP 800-38D 8.3
+/// bounds a key to 2^32 invocations; ihsm stops one short of it.
+pub const GCM_MAX_INVOCATIONS: u64 = (1 << 32) - 1;
+
+/// An AES key (128, 192 or 256 bits) with lazily built GCM contexts and its count of GCM
+/// encryptions.
 pub struct AesKey {
     bits: AesBits,
     material: SecretBytes,
+    gcm_invocations: AtomicU64,
     gcm_random_iv: OnceLock<Option<RandomizedNonceKey>>,
     gcm: OnceLock<LessSafeKey>,
 }
@@ -89,9 +96,35 @@ impl AesKey {
         Ok(AesKey {
             bits,
             material: SecretBytes::from_slice(bytes),
+            gcm_invocations: AtomicU64::new(0),
             gcm_random_iv: OnceLock::new(),
             gcm: OnceLock::new(),
         })
+    }
+
+    /// Like [`AesKey::from_bytes`], for a key loaded from storage that has already performed
+    /// `gcm_invocations` GCM encryptions (the caller persists [`AesKey::gcm_invocations`]).
+    pub fn with_gcm_invocations(bytes: &[u8], gcm_invocations: u64) -> Result<Self> {
+        let key = Self::from_bytes(bytes)?;
+        key.gcm_invocations
+            .store(gcm_invocations, Ordering::Relaxed);
+        Ok(key)
+    }
+
+    /// GCM encryptions performed (or reserved) with this key so far.
+    pub fn gcm_invocations(&self) -> u64 {
+        self.gcm_invocations.load(Ordering::Relaxed)
+    }
+
+    /// Reserves one GCM encryption, refusing past [`GCM_MAX_INVOCATIONS`]. A reservation is
+    /// never given back, so a failed encryption still counts: the bound stays conservative.
+    pub(crate) fn reserve_gcm_invocation(&self) -> Result<()> {
+        self.gcm_invocations
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < GCM_MAX_INVOCATIONS).then_some(n + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| Error::UsageLimitReached)
     }
 
     /// The key size.
@@ -245,7 +278,7 @@ pub struct EcPrivateKey {
 
 impl EcPrivateKey {
     /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` holding a P-256/384/521 key.
-    pub fn from_pkcs8(der: &[u8]) -> Result<Self> {
+    pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self> {
         let pkey = Pkey::from_pkcs8(der)?;
         if pkey.is_rsa() {
             return Err(Error::InvalidKey);
@@ -263,7 +296,7 @@ impl EcPrivateKey {
 
     /// Builds a key from its big-endian private scalar (the form test vectors and some
     /// import formats use). The scalar must lie in `[1, n - 1]`.
-    pub fn from_private_scalar(curve: Curve, scalar: &[u8]) -> Result<Self> {
+    pub(crate) fn from_private_scalar(curve: Curve, scalar: &[u8]) -> Result<Self> {
         let key =
             aws_lc_rs::agreement::PrivateKey::from_private_key(curve.agreement_algorithm(), scalar)
                 .map_err(|_| Error::InvalidKey)?;
@@ -271,11 +304,21 @@ impl EcPrivateKey {
         Self::from_pkcs8(der.as_ref())
     }
 
-    pub(crate) fn generate(curve: Curve) -> Result<Self> {
-        let pair = EcdsaKeyPair::generate(keygen_algorithm(curve))?;
+    /// The key generation itself: the one AWS-LC call the service indicator measures.
+    pub(crate) fn generate_pair(curve: Curve) -> Result<EcdsaKeyPair> {
+        Ok(EcdsaKeyPair::generate(keygen_algorithm(curve))?)
+    }
+
+    /// Turns a freshly generated pair into a key (serialise, parse for the shim).
+    pub(crate) fn from_generated(curve: Curve, pair: &EcdsaKeyPair) -> Result<Self> {
         let der = SecretBytes::new(pair.to_pkcs8v1()?.as_ref().to_vec());
         let pkey = Pkey::from_pkcs8(der.expose())?;
-        Self::assemble(curve, &pair, pkey, der)
+        Self::assemble(curve, pair, pkey, der)
+    }
+
+    /// Generation and assembly in one step, for the self-tests (outside any indicator).
+    pub(crate) fn generate(curve: Curve) -> Result<Self> {
+        Self::from_generated(curve, &Self::generate_pair(curve)?)
     }
 
     fn assemble(curve: Curve, pair: &EcdsaKeyPair, pkey: Pkey, pkcs8: SecretBytes) -> Result<Self> {
@@ -338,7 +381,7 @@ pub struct EcPublicKey {
 
 impl EcPublicKey {
     /// Takes an uncompressed SEC1 point and checks it lies on `curve`.
-    pub fn from_point(curve: Curve, point: &[u8]) -> Result<Self> {
+    pub(crate) fn from_point(curve: Curve, point: &[u8]) -> Result<Self> {
         if point.len() != curve.point_len() || point.first() != Some(&0x04) {
             return Err(Error::InvalidPublicKey);
         }
@@ -391,7 +434,7 @@ pub struct RsaPrivateKey {
 
 impl RsaPrivateKey {
     /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` holding an RSA key of a supported size.
-    pub fn from_pkcs8(der: &[u8]) -> Result<Self> {
+    pub(crate) fn from_pkcs8(der: &[u8]) -> Result<Self> {
         let pkey = Pkey::from_pkcs8(der)?;
         if !pkey.is_rsa() {
             return Err(Error::InvalidKey);
@@ -401,14 +444,19 @@ impl RsaPrivateKey {
         Self::assemble(bits, decrypting, pkey, SecretBytes::from_slice(der))
     }
 
-    pub(crate) fn generate(bits: RsaBits) -> Result<Self> {
+    /// The key generation itself: the one AWS-LC call the service indicator measures. With
+    /// the `fips` feature this is AWS-LC's FIPS generation path (`RSA_generate_key_fips`).
+    pub(crate) fn generate_pair(bits: RsaBits) -> Result<aws_lc_rs::rsa::KeyPair> {
         let size = match bits {
             RsaBits::Rsa2048 => aws_lc_rs::rsa::KeySize::Rsa2048,
             RsaBits::Rsa3072 => aws_lc_rs::rsa::KeySize::Rsa3072,
             RsaBits::Rsa4096 => aws_lc_rs::rsa::KeySize::Rsa4096,
         };
-        // With the `fips` feature this is AWS-LC's FIPS generation path (RSA_generate_key_fips).
-        let pair = aws_lc_rs::rsa::KeyPair::generate(size)?;
+        Ok(aws_lc_rs::rsa::KeyPair::generate(size)?)
+    }
+
+    /// Turns a freshly generated pair into a key (serialise, parse for OAEP and the shim).
+    pub(crate) fn from_generated(bits: RsaBits, pair: &aws_lc_rs::rsa::KeyPair) -> Result<Self> {
         let der = SecretBytes::new(pair.as_der()?.as_ref().to_vec());
         let decrypting =
             PrivateDecryptingKey::from_pkcs8(der.expose()).map_err(|_| Error::Internal)?;
@@ -473,7 +521,7 @@ pub struct RsaPublicKey {
 
 impl RsaPublicKey {
     /// Parses an X.509 `SubjectPublicKeyInfo` (DER) holding an RSA key.
-    pub fn from_spki(der: &[u8]) -> Result<Self> {
+    pub(crate) fn from_spki(der: &[u8]) -> Result<Self> {
         let encrypting = PublicEncryptingKey::from_der(der).map_err(|_| Error::InvalidPublicKey)?;
         Self::from_encrypting_key(encrypting)
     }
@@ -581,8 +629,31 @@ mod tests {
 
     #[test]
     fn debug_output_redacts_secrets() {
-        let key = AesKey::from_bytes(&[0xAB; 16]).unwrap();
-        let text = format!("{key:?} {:?}", SecretBytes::from_slice(&[0xAB; 4]));
+        let mut xts = [0xAB; 64];
+        xts[0] = 0xAC;
+        let text = format!(
+            "{:?} {:?} {:?} {:?}",
+            AesKey::from_bytes(&[0xAB; 16]).unwrap(),
+            SecretBytes::from_slice(&[0xAB; 4]),
+            GenericSecret::from_bytes(&[0xAB; 20]).unwrap(),
+            XtsKey::from_bytes(&xts).unwrap(),
+        );
         assert!(!text.contains("ab") && !text.contains("AB") && !text.contains("171"));
+        let ec = EcPrivateKey::generate(Curve::P256).unwrap();
+        let text = format!("{ec:?}");
+        let scalar_hex: String = ec.pkcs8().expose()[36..52]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(text.contains("redacted") && !text.contains(&scalar_hex));
+    }
+
+    #[test]
+    fn gcm_invocations_stop_one_short_of_two_to_the_32() {
+        let key = AesKey::with_gcm_invocations(&[1; 16], GCM_MAX_INVOCATIONS - 1).unwrap();
+        assert!(key.reserve_gcm_invocation().is_ok());
+        assert_eq!(key.gcm_invocations(), GCM_MAX_INVOCATIONS);
+        assert_eq!(key.reserve_gcm_invocation(), Err(Error::UsageLimitReached));
+        assert_eq!(key.gcm_invocations(), GCM_MAX_INVOCATIONS);
     }
 }

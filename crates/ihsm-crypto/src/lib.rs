@@ -20,6 +20,10 @@
 #[cfg(not(any(feature = "fips", feature = "non-fips")))]
 compile_error!("ihsm-crypto needs one of the features `fips` (default) or `non-fips`");
 
+// Test hooks can break self-tests on purpose; a release build must never carry them.
+#[cfg(all(feature = "test-hooks", not(debug_assertions)))]
+compile_error!("the `test-hooks` feature is for test builds only and refuses release builds");
+
 mod ecdsa_sig;
 mod engine;
 mod error;
@@ -34,12 +38,15 @@ pub use engine::{Engine, EngineState, Indicated};
 pub use error::{Error, Result};
 pub use keys::{
     AesKey, EcPrivateKey, EcPublicKey, GenericSecret, RsaPrivateKey, RsaPublicKey, SecretBytes,
-    XtsKey,
+    XtsKey, GCM_MAX_INVOCATIONS,
 };
 pub use selftest::{SelfTest, SelfTestResult, TestHooks};
 pub use services::aes::{GcmCiphertext, AES_BLOCK_LEN, GCM_IV_LEN, GCM_TAG_LEN, XTS_MAX_DATA_UNIT};
 pub use services::hash::{DigestContext, HmacContext, HMAC_MIN_APPROVED_KEY_LEN};
-pub use services::kdf::{MAX_DERIVED_LEN, PBKDF2_MIN_APPROVED_PASSWORD_LEN, PBKDF2_MIN_SALT_LEN};
+pub use services::kdf::{
+    KDF_MIN_APPROVED_KEY_LEN, MAX_DERIVED_LEN, PBKDF2_MAX_ITERATIONS,
+    PBKDF2_MIN_APPROVED_ITERATIONS, PBKDF2_MIN_APPROVED_PASSWORD_LEN, PBKDF2_MIN_SALT_LEN,
+};
 pub use services::random::MAX_RANDOM_LEN;
 pub use services::rsa::{RsaSignatureScheme, MAX_OAEP_LABEL_LEN};
 pub use services::signature::{SignContext, VerifyContext};

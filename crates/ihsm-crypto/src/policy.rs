@@ -55,15 +55,24 @@ pub enum Service {
     Hkdf {
         /// Hash.
         hash: HashAlg,
+        /// Called with an empty salt.
+        empty_salt: bool,
         /// Called with an empty `info` (no context binding).
         empty_info: bool,
     },
     /// SP 800-108 KDF in counter mode with HMAC.
-    KbkdfCounterHmac(HashAlg),
+    KbkdfCounterHmac {
+        /// Hash.
+        hash: HashAlg,
+        /// Key shorter than 112 bits (14 bytes).
+        short_key: bool,
+    },
     /// PBKDF2-HMAC-SHA-512.
     Pbkdf2 {
         /// Password shorter than 14 bytes (the PIN case).
         short_password: bool,
+        /// Fewer than 1000 iterations.
+        few_iterations: bool,
     },
     /// EC key-pair generation.
     EcKeyGen(Curve),
@@ -195,14 +204,25 @@ pub fn approval(service: Service) -> Approval {
             "SP 800-56C r2 4.1 needs FixedInfo: a derivation bound to no context is not \
              approved (AWS-LC agrees)",
         ),
+        Service::Hkdf {
+            empty_salt: true, ..
+        } => not_approved(false, "AWS-LC approves HKDF only with a salt; ihsm follows"),
         Service::Hkdf { .. } => APPROVED,
-        Service::KbkdfCounterHmac(_) => APPROVED,
+        Service::KbkdfCounterHmac {
+            short_key: true, ..
+        } => not_approved(false, "KDF key below 112 bits (SP 800-131A)"),
+        Service::KbkdfCounterHmac { .. } => APPROVED,
         Service::Pbkdf2 {
             short_password: true,
+            ..
         } => not_approved(
             false,
             "SP 800-132 and IG D.N need a password of at least 14 bytes; PINs are shorter",
         ),
+        Service::Pbkdf2 {
+            few_iterations: true,
+            ..
+        } => not_approved(false, "fewer than 1000 iterations (SP 800-132 5.2)"),
         Service::Pbkdf2 { .. } => APPROVED,
         Service::EcKeyGen(_) => APPROVED,
         Service::EcdsaSign {
@@ -252,10 +272,18 @@ impl Service {
             for short_key in [false, true] {
                 all.push(Service::Hmac { hash, short_key });
             }
-            for empty_info in [false, true] {
-                all.push(Service::Hkdf { hash, empty_info });
+            for (empty_salt, empty_info) in
+                [(false, false), (false, true), (true, false), (true, true)]
+            {
+                all.push(Service::Hkdf {
+                    hash,
+                    empty_salt,
+                    empty_info,
+                });
             }
-            all.push(Service::KbkdfCounterHmac(hash));
+            for short_key in [false, true] {
+                all.push(Service::KbkdfCounterHmac { hash, short_key });
+            }
         }
         for bits in AesBits::ALL {
             all.push(Service::AesGcmEncrypt(bits));
@@ -279,7 +307,12 @@ impl Service {
             all.push(Service::AesXts { encrypt });
         }
         for short_password in [false, true] {
-            all.push(Service::Pbkdf2 { short_password });
+            for few_iterations in [false, true] {
+                all.push(Service::Pbkdf2 {
+                    short_password,
+                    few_iterations,
+                });
+            }
         }
         for curve in Curve::ALL {
             all.push(Service::EcKeyGen(curve));

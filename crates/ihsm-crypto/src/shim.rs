@@ -10,8 +10,8 @@
 //!
 //! Every pointer AWS-LC returns is owned by exactly one Rust value whose `Drop` frees it;
 //! AWS-LC's own free functions cleanse key material before releasing memory. Every `unsafe`
-//! block states why it is sound. Failures clear AWS-LC's thread-local error queue so it
-//! cannot grow without bound.
+//! block states why it is sound. Failures clear AWS-LC's thread-local error queue (a small
+//! ring) so stale entries never describe a later call.
 #![allow(unsafe_code)]
 
 use core::ffi::c_int;
@@ -21,7 +21,7 @@ use core::ptr::{self, NonNull};
 use aws_lc_fips_sys as ffi;
 #[cfg(all(not(feature = "fips"), feature = "non-fips"))]
 use aws_lc_sys as ffi;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::types::HashAlg;
@@ -409,7 +409,8 @@ pub(crate) fn aes_xts(encrypt: bool, key: &[u8], tweak: &[u8; 16], data: &[u8]) 
     };
     // AWS-LC refuses a key whose two halves are equal (IEEE 1619 / SP 800-38E).
     check(rc).map_err(|_| Error::InvalidKey)?;
-    let mut out = vec![0u8; data.len()];
+    // Zeroizing until returned: decrypted data must not be dropped unwiped on an error path.
+    let mut out = Zeroizing::new(vec![0u8; data.len()]);
     let mut written: c_int = 0;
     // SAFETY: XTS is a length-preserving mode, so `out` has room for `data.len()` bytes.
     check(unsafe {
@@ -427,10 +428,9 @@ pub(crate) fn aes_xts(encrypt: bool, key: &[u8], tweak: &[u8; 16], data: &[u8]) 
     // SAFETY: `rest` is the unwritten tail of `out`; XTS writes nothing at finalisation.
     check(unsafe { ffi::EVP_CipherFinal_ex(ctx.0.as_ptr(), rest.as_mut_ptr(), &mut tail) })?;
     if done.checked_add(usize::try_from(tail).map_err(|_| Error::Internal)?) != Some(data.len()) {
-        out.zeroize();
         return Err(Error::Internal);
     }
-    Ok(out)
+    Ok(core::mem::take(&mut *out))
 }
 
 /// AES key wrap (RFC 3394) or key wrap with padding (RFC 5649), any AES key size.
@@ -537,35 +537,38 @@ pub(crate) fn aes_key_unwrap(kek: &[u8], padded: bool, input: &[u8]) -> Result<V
     }
 }
 
-/// An expanded AES key schedule on the stack, wiped after use.
+/// An expanded AES key schedule, wiped after use. It is expanded in place on the heap and
+/// never moved, so no copy of it is left in a dead stack slot.
 struct AesSchedule {
     key: ffi::AES_KEY,
 }
 
 impl AesSchedule {
-    fn new(kek: &[u8], encrypt: bool) -> Result<Self> {
+    fn new(kek: &[u8], encrypt: bool) -> Result<Box<Self>> {
         let bits: u32 = match kek.len() {
             16 => 128,
             24 => 192,
             32 => 256,
             _ => return Err(Error::InvalidKey),
         };
-        let mut key = ffi::AES_KEY {
-            rd_key: [0; 60],
-            rounds: 0,
-        };
-        // SAFETY: `kek` holds bits/8 bytes and `key` is a valid AES_KEY to fill.
+        let mut schedule = Box::new(AesSchedule {
+            key: ffi::AES_KEY {
+                rd_key: [0; 60],
+                rounds: 0,
+            },
+        });
+        // SAFETY: `kek` holds bits/8 bytes and `schedule.key` is a valid AES_KEY to fill.
         let rc = unsafe {
             if encrypt {
-                ffi::AES_set_encrypt_key(kek.as_ptr(), bits, &mut key)
+                ffi::AES_set_encrypt_key(kek.as_ptr(), bits, &mut schedule.key)
             } else {
-                ffi::AES_set_decrypt_key(kek.as_ptr(), bits, &mut key)
+                ffi::AES_set_decrypt_key(kek.as_ptr(), bits, &mut schedule.key)
             }
         };
         if rc != 0 {
             return Err(Error::InvalidKey);
         }
-        Ok(AesSchedule { key })
+        Ok(schedule)
     }
 
     fn wipe(&mut self) {

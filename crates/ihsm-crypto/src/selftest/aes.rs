@@ -2,6 +2,8 @@
 
 use super::vectors::*;
 use super::{matches, SelfTest, TestHooks};
+use aws_lc_rs::aead::Aad;
+
 use crate::keys::{AesKey, XtsKey};
 use crate::services::aes::{
     cbc_decrypt, cbc_encrypt, gcm_open, gcm_seal_with_iv, xts as xts_cipher,
@@ -15,12 +17,37 @@ pub(super) fn gcm(hooks: &TestHooks) -> bool {
     };
     let sealed = gcm_seal_with_iv(&key, &GCM_IV, &GCM_AAD, &GCM_PT);
     let opened = gcm_open(&key, &GCM_IV, &GCM_AAD, &GCM_CT_TAG);
-    match (sealed, opened) {
+    let known = match (sealed, opened) {
         (Ok(ct), Ok(pt)) => {
             matches(hooks, test, &ct, &GCM_CT_TAG) && matches(hooks, test, pt.expose(), &GCM_PT)
         }
         _ => false,
+    };
+    known && internal_iv_round_trip(&key)
+}
+
+/// The approved encryption path makes its IV inside AWS-LC, so it cannot have a fixed answer:
+/// seal twice, check the IVs differ and both open to the plaintext under the known-answer key.
+fn internal_iv_round_trip(key: &AesKey) -> bool {
+    let Ok(Some(sealer)) = key.gcm_random_iv() else {
+        return false;
+    };
+    let mut ivs = Vec::new();
+    for _ in 0..2 {
+        let mut buffer = GCM_PT.to_vec();
+        let Ok(nonce) = sealer.seal_in_place_append_tag(Aad::from(&GCM_AAD[..]), &mut buffer)
+        else {
+            return false;
+        };
+        let iv = *nonce.as_ref();
+        if buffer.get(..GCM_PT.len()) == Some(&GCM_PT[..])
+            || !gcm_open(key, &iv, &GCM_AAD, &buffer).is_ok_and(|pt| pt.expose() == GCM_PT)
+        {
+            return false;
+        }
+        ivs.push(iv);
     }
+    ivs.first() != ivs.get(1)
 }
 
 pub(super) fn cbc(hooks: &TestHooks) -> bool {

@@ -4,8 +4,11 @@ use aws_lc_rs::agreement::PrivateKey;
 
 use super::vectors::*;
 use super::{matches, SelfTest, TestHooks};
+use crate::ecdsa_sig;
 use crate::keys::{EcPrivateKey, EcPublicKey};
 use crate::services::ecc::{ecdh_raw, ecdsa_sign_message, ecdsa_verify_message};
+use crate::services::hash::sha;
+use crate::shim::{self, Padding};
 use crate::types::{Curve, HashAlg};
 
 pub(super) fn ecdsa(test: SelfTest, hooks: &TestHooks) -> bool {
@@ -39,6 +42,14 @@ pub(super) fn ecdsa(test: SelfTest, hooks: &TestHooks) -> bool {
     let mut signature = signature.to_vec();
     hooks.tamper(test, &mut signature);
     if ecdsa_verify_message(&public, hash, message, &signature).is_err() {
+        return false;
+    }
+    // The caller-supplied-digest path (EVP_PKEY_verify) gets its own known answer.
+    let digest = sha(hash, message);
+    let Ok(der) = ecdsa_sig::fixed_to_der(&signature, curve.scalar_len()) else {
+        return false;
+    };
+    if shim::verify_digest(public.pkey(), hash, Padding::Ecdsa, &digest, &der).is_err() {
         return false;
     }
     // Signature generation: sign with a fresh key and verify (the nonce is random).

@@ -3,10 +3,12 @@
 
 use aws_lc_rs::aead::{Aad, Nonce, NONCE_LEN};
 use aws_lc_rs::cipher::{
-    DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockDecryptingKey,
-    PaddedBlockEncryptingKey, UnboundCipherKey,
+    DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockEncryptingKey,
+    UnboundCipherKey,
 };
 use aws_lc_rs::iv::FixedLength;
+use subtle::{Choice, ConstantTimeEq, ConstantTimeGreater, CtOption};
+use zeroize::Zeroizing;
 
 use crate::engine::{Engine, Indicated};
 use crate::error::{Error, Result};
@@ -42,6 +44,7 @@ impl Engine {
         plaintext: &[u8],
     ) -> Result<Indicated<GcmCiphertext>> {
         self.ready()?;
+        key.reserve_gcm_invocation()?;
         // AES-192 has no internal-IV construction in AWS-LC: draw the IV from the DRBG before
         // the measured call, so the DRBG's own approval does not count for the encryption.
         let external_iv = match key.gcm_random_iv()? {
@@ -53,23 +56,23 @@ impl Engine {
             }
         };
         self.run(Service::AesGcmEncrypt(key.bits()), || {
-            let mut buffer = Vec::with_capacity(plaintext.len() + GCM_TAG_LEN);
-            buffer.extend_from_slice(plaintext);
+            // Zeroizing until sealed: an error path must not drop plaintext unwiped.
+            let mut buffer = working_copy(plaintext, GCM_TAG_LEN);
             let iv = match (key.gcm_random_iv()?, external_iv) {
                 (Some(sealer), _) => *sealer
-                    .seal_in_place_append_tag(Aad::from(aad), &mut buffer)?
+                    .seal_in_place_append_tag(Aad::from(aad), &mut *buffer)?
                     .as_ref(),
                 (None, Some(iv)) => {
                     let nonce = Nonce::assume_unique_for_key(iv);
                     key.gcm()?
-                        .seal_in_place_append_tag(nonce, Aad::from(aad), &mut buffer)?;
+                        .seal_in_place_append_tag(nonce, Aad::from(aad), &mut *buffer)?;
                     iv
                 }
                 (None, None) => return Err(Error::Internal),
             };
             Ok(GcmCiphertext {
                 iv,
-                ciphertext: buffer,
+                ciphertext: core::mem::take(&mut *buffer),
             })
         })
     }
@@ -227,10 +230,12 @@ pub(crate) fn cbc_encrypt(
 ) -> Result<Vec<u8>> {
     let iv = iv128(iv)?;
     let unbound = UnboundCipherKey::new(key.cipher_algorithm(), key.expose())?;
-    let mut buffer = plaintext.to_vec();
+    // Room for the padding up front, so the buffer never reallocates and leaves an unwiped
+    // copy of the plaintext behind.
+    let mut buffer = working_copy(plaintext, AES_BLOCK_LEN);
     if padded {
         PaddedBlockEncryptingKey::cbc_pkcs7(unbound)?
-            .less_safe_encrypt(&mut buffer, EncryptionContext::Iv128(iv))?;
+            .less_safe_encrypt(&mut *buffer, EncryptionContext::Iv128(iv))?;
     } else {
         if plaintext.len() % AES_BLOCK_LEN != 0 {
             return Err(Error::InvalidLength);
@@ -238,7 +243,7 @@ pub(crate) fn cbc_encrypt(
         EncryptingKey::cbc(unbound)?
             .less_safe_encrypt(&mut buffer, EncryptionContext::Iv128(iv))?;
     }
-    Ok(buffer)
+    Ok(core::mem::take(&mut *buffer))
 }
 
 pub(crate) fn cbc_decrypt(
@@ -257,20 +262,42 @@ pub(crate) fn cbc_decrypt(
     }
     let unbound = UnboundCipherKey::new(key.cipher_algorithm(), key.expose())?;
     let mut buffer = SecretBytes::from_slice(ciphertext);
-    let len = {
-        let in_out = buffer_mut(&mut buffer);
-        if padded {
-            PaddedBlockDecryptingKey::cbc_pkcs7(unbound)?
-                .decrypt(in_out, DecryptionContext::Iv128(iv))
-                .map_err(|_| Error::VerificationFailed)?
-                .len()
-        } else {
-            DecryptingKey::cbc(unbound)?
-                .decrypt(in_out, DecryptionContext::Iv128(iv))?
-                .len()
-        }
+    DecryptingKey::cbc(unbound)?.decrypt(buffer.expose_mut(), DecryptionContext::Iv128(iv))?;
+    let len = if padded {
+        // Checked here in constant time rather than by AWS-LC's early-exit unpadding, so
+        // the time taken says nothing about where the padding went wrong.
+        Option::<usize>::from(unpadded_len(buffer.expose())).ok_or(Error::VerificationFailed)?
+    } else {
+        buffer.len()
     };
     Ok(truncate(buffer, len))
+}
+
+/// The length without PKCS#7 padding, if the padding is valid; constant time in the
+/// contents of the last block.
+fn unpadded_len(block_aligned: &[u8]) -> CtOption<usize> {
+    let len = block_aligned.len();
+    let Some(last_block) = len
+        .checked_sub(AES_BLOCK_LEN)
+        .and_then(|start| block_aligned.get(start..))
+    else {
+        return CtOption::new(0, Choice::from(0));
+    };
+    let pad = last_block.last().copied().unwrap_or(0);
+    let mut valid = pad.ct_gt(&0) & !pad.ct_gt(&16);
+    for (distance, byte) in (1u8..).zip(last_block.iter().rev()) {
+        let in_padding = !distance.ct_gt(&pad);
+        valid &= !in_padding | byte.ct_eq(&pad);
+    }
+    // Saturating: an invalid pad byte may exceed the length; the value is unused then.
+    CtOption::new(len.saturating_sub(usize::from(pad)), valid)
+}
+
+/// A zeroizing copy of `data` with `spare` bytes of capacity to grow into.
+fn working_copy(data: &[u8], spare: usize) -> Zeroizing<Vec<u8>> {
+    let mut buffer = Zeroizing::new(Vec::with_capacity(data.len() + spare));
+    buffer.extend_from_slice(data);
+    buffer
 }
 
 pub(crate) fn xts(key: &XtsKey, encrypt: bool, tweak: &[u8], data: &[u8]) -> Result<Vec<u8>> {
@@ -289,7 +316,39 @@ fn iv128(iv: &[u8]) -> Result<FixedLength<16>> {
 fn buffer_mut(buffer: &mut SecretBytes) -> &mut [u8] {
     buffer.expose_mut()
 }
+
 fn truncate(mut buffer: SecretBytes, len: usize) -> SecretBytes {
     buffer.truncate(len);
     buffer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkcs7_unpadding_accepts_exactly_the_valid_paddings() {
+        for pad in 1..=16u8 {
+            let mut block = [0x41u8; 32];
+            block[32 - usize::from(pad)..].fill(pad);
+            assert_eq!(
+                Option::from(unpadded_len(&block)),
+                Some(32 - usize::from(pad))
+            );
+        }
+        let mut block = [0x41u8; 32];
+        for last in [0u8, 17, 0x80, 0xff] {
+            block[31] = last;
+            assert_eq!(
+                Option::<usize>::from(unpadded_len(&block)),
+                None,
+                "last byte {last}"
+            );
+        }
+        block[27..].copy_from_slice(&[9, 4, 4, 4, 4]);
+        assert_eq!(Option::from(unpadded_len(&block)), Some(28));
+        block[28..].copy_from_slice(&[4, 5, 4, 4]);
+        assert_eq!(Option::<usize>::from(unpadded_len(&block)), None);
+        assert_eq!(Option::<usize>::from(unpadded_len(&[16u8; 15])), None);
+    }
 }

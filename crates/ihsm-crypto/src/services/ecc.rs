@@ -16,13 +16,32 @@ impl Engine {
     /// Generates an EC key pair and runs its pairwise-consistency test. A failed test
     /// discards the key and latches the error state.
     pub fn generate_ec_key(&self, curve: Curve) -> Result<Indicated<EcPrivateKey>> {
-        let key = self.run(Service::EcKeyGen(curve), || EcPrivateKey::generate(curve))?;
-        if ec_pairwise_test(&key.value, self.hooks().forced_pairwise_failure()).is_err() {
+        let pair = self.run(Service::EcKeyGen(curve), || {
+            EcPrivateKey::generate_pair(curve)
+        })?;
+        let key = EcPrivateKey::from_generated(curve, &pair.value)?;
+        if ec_pairwise_test(&key, self.hooks().forced_pairwise_failure()).is_err() {
             drop(key);
             self.enter_error_state();
             return Err(Error::PairwiseTestFailed);
         }
-        Ok(key)
+        self.ready()?;
+        Ok(pair.map(|_| key))
+    }
+
+    /// Parses an unencrypted PKCS#8 EC private key (P-256/384/521).
+    pub fn ec_private_key_from_pkcs8(&self, der: &[u8]) -> Result<EcPrivateKey> {
+        self.gated(|| EcPrivateKey::from_pkcs8(der))
+    }
+
+    /// Builds an EC private key from its big-endian scalar, which must lie in `[1, n - 1]`.
+    pub fn ec_private_key_from_scalar(&self, curve: Curve, scalar: &[u8]) -> Result<EcPrivateKey> {
+        self.gated(|| EcPrivateKey::from_private_scalar(curve, scalar))
+    }
+
+    /// Takes an uncompressed SEC1 point and checks that it lies on `curve`.
+    pub fn ec_public_key(&self, curve: Curve, point: &[u8]) -> Result<EcPublicKey> {
+        self.gated(|| EcPublicKey::from_point(curve, point))
     }
 
     /// ECDSA over `message` hashed inside the module. Returns `r || s`.
@@ -102,8 +121,12 @@ impl Engine {
     /// ECDH (SP 800-56A): the x-coordinate of the shared point with `peer_point`
     /// (uncompressed SEC1), which is validated to lie on the key's curve.
     pub fn ecdh(&self, key: &EcPrivateKey, peer_point: &[u8]) -> Result<Indicated<SecretBytes>> {
+        self.ready()?;
+        // Parsing validates the point (itself an approved check in AWS-LC), so it happens
+        // before the measured call: the indicator then speaks for the derivation alone.
+        let peer = parse_peer(key.curve(), peer_point)?;
         self.run(Service::Ecdh(key.curve()), || {
-            ecdh_raw(key.agreement_key(), key.curve(), peer_point)
+            agree(key.agreement_key(), peer)
         })
     }
 }
@@ -135,10 +158,22 @@ pub(crate) fn ecdh_raw(
     curve: Curve,
     peer_point: &[u8],
 ) -> Result<SecretBytes> {
+    agree(key, parse_peer(curve, peer_point)?)
+}
+
+/// Validates a peer's uncompressed SEC1 point on `curve`.
+fn parse_peer(curve: Curve, peer_point: &[u8]) -> Result<agreement::ParsedPublicKey> {
     if peer_point.len() != curve.point_len() || peer_point.first() != Some(&0x04) {
         return Err(Error::InvalidPublicKey);
     }
-    let peer = agreement::UnparsedPublicKey::new(curve.agreement_algorithm(), peer_point);
+    agreement::ParsedPublicKey::try_from(agreement::UnparsedPublicKey::new(
+        curve.agreement_algorithm(),
+        peer_point,
+    ))
+    .map_err(|_| Error::InvalidPublicKey)
+}
+
+fn agree(key: &agreement::PrivateKey, peer: agreement::ParsedPublicKey) -> Result<SecretBytes> {
     agreement::agree(key, peer, Error::InvalidPublicKey, |secret| {
         Ok(SecretBytes::from_slice(secret))
     })

@@ -18,6 +18,12 @@ pub const MAX_DERIVED_LEN: usize = 1024;
 pub const PBKDF2_MIN_APPROVED_PASSWORD_LEN: usize = 14;
 /// Shortest PBKDF2 salt ihsm accepts (128 bits, SP 800-132 5.1).
 pub const PBKDF2_MIN_SALT_LEN: usize = 16;
+/// Fewest PBKDF2 iterations that can be approved (SP 800-132 5.2).
+pub const PBKDF2_MIN_APPROVED_ITERATIONS: u32 = 1000;
+/// Most PBKDF2 iterations one call may ask for: a bound on the CPU one request can take.
+pub const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
+/// Shortest KDF key that can be approved (112 bits, SP 800-131A).
+pub const KDF_MIN_APPROVED_KEY_LEN: usize = 14;
 
 impl Engine {
     /// HKDF extract-and-expand to `len` bytes.
@@ -31,6 +37,7 @@ impl Engine {
     ) -> Result<Indicated<SecretBytes>> {
         let service = Service::Hkdf {
             hash,
+            empty_salt: salt.is_empty(),
             empty_info: info.is_empty(),
         };
         self.run(service, || hkdf_derive(hash, secret, salt, info, len))
@@ -46,9 +53,11 @@ impl Engine {
         context: &[u8],
         len: usize,
     ) -> Result<Indicated<SecretBytes>> {
-        self.run(Service::KbkdfCounterHmac(hash), || {
-            kbkdf(hash, secret, label, context, len)
-        })
+        let service = Service::KbkdfCounterHmac {
+            hash,
+            short_key: secret.len() < KDF_MIN_APPROVED_KEY_LEN,
+        };
+        self.run(service, || kbkdf(hash, secret, label, context, len))
     }
 
     /// PBKDF2-HMAC-SHA-512 of `password` (a PIN, for instance) to `len` bytes.
@@ -61,6 +70,7 @@ impl Engine {
     ) -> Result<Indicated<SecretBytes>> {
         let service = Service::Pbkdf2 {
             short_password: password.len() < PBKDF2_MIN_APPROVED_PASSWORD_LEN,
+            few_iterations: iterations < PBKDF2_MIN_APPROVED_ITERATIONS,
         };
         self.run(service, || pbkdf2_derive(password, salt, iterations, len))
     }
@@ -128,6 +138,9 @@ pub(crate) fn pbkdf2_derive(
 ) -> Result<SecretBytes> {
     check_len(len)?;
     if salt.len() < PBKDF2_MIN_SALT_LEN {
+        return Err(Error::InvalidParameter);
+    }
+    if iterations > PBKDF2_MAX_ITERATIONS {
         return Err(Error::InvalidParameter);
     }
     let iterations = NonZeroU32::new(iterations).ok_or(Error::InvalidParameter)?;

@@ -13,7 +13,12 @@ impl Engine {
         if out.len() > MAX_RANDOM_LEN {
             return Err(crate::Error::InvalidLength);
         }
-        self.run(Service::Random, || fill(out))
+        let result = self.run(Service::Random, || fill(out));
+        if result.is_err() {
+            // Output drawn while the engine left its operational state is not handed out.
+            zeroize::Zeroize::zeroize(out);
+        }
+        result
     }
 }
 

@@ -34,13 +34,27 @@ impl Engine {
     /// tests (sign/verify and encrypt/decrypt). A failure discards the key and latches the
     /// error state.
     pub fn generate_rsa_key(&self, bits: RsaBits) -> Result<Indicated<RsaPrivateKey>> {
-        let key = self.run(Service::RsaKeyGen(bits), || RsaPrivateKey::generate(bits))?;
-        if rsa_pairwise_test(&key.value, self.hooks().forced_pairwise_failure()).is_err() {
+        let pair = self.run(Service::RsaKeyGen(bits), || {
+            RsaPrivateKey::generate_pair(bits)
+        })?;
+        let key = RsaPrivateKey::from_generated(bits, &pair.value)?;
+        if rsa_pairwise_test(&key, self.hooks().forced_pairwise_failure()).is_err() {
             drop(key);
             self.enter_error_state();
             return Err(Error::PairwiseTestFailed);
         }
-        Ok(key)
+        self.ready()?;
+        Ok(pair.map(|_| key))
+    }
+
+    /// Parses an unencrypted PKCS#8 RSA private key of 2048, 3072 or 4096 bits.
+    pub fn rsa_private_key_from_pkcs8(&self, der: &[u8]) -> Result<RsaPrivateKey> {
+        self.gated(|| RsaPrivateKey::from_pkcs8(der))
+    }
+
+    /// Parses an X.509 `SubjectPublicKeyInfo` holding a 2048-, 3072- or 4096-bit RSA key.
+    pub fn rsa_public_key(&self, spki: &[u8]) -> Result<RsaPublicKey> {
+        self.gated(|| RsaPublicKey::from_spki(spki))
     }
 
     /// Signs `message`, hashed inside the module.
@@ -51,6 +65,7 @@ impl Engine {
         hash: HashAlg,
         message: &[u8],
     ) -> Result<Indicated<Vec<u8>>> {
+        check_salt(key.bits(), scheme, hash)?;
         let service = sign_service(key.bits(), scheme, hash, false);
         self.run(service, || rsa_sign_message(key, scheme, hash, message))
     }
@@ -63,6 +78,7 @@ impl Engine {
         hash: HashAlg,
         digest: &[u8],
     ) -> Result<Indicated<Vec<u8>>> {
+        check_salt(key.bits(), scheme, hash)?;
         let service = sign_service(key.bits(), scheme, hash, true);
         self.run(service, || {
             shim::sign_digest(key.pkey(), hash, padding(scheme), digest)
@@ -107,6 +123,7 @@ impl Engine {
         hash: HashAlg,
     ) -> Result<SignContext> {
         self.ready()?;
+        check_salt(key.bits(), scheme, hash)?;
         Ok(SignContext {
             engine: self.clone(),
             service: sign_service(key.bits(), scheme, hash, false),
@@ -233,6 +250,19 @@ pub(crate) fn oaep_decrypt(
         .len();
     out.truncate(len);
     Ok(out)
+}
+
+/// A PSS salt must fit the encoding: `salt_len <= emLen - hLen - 2` (RFC 8017 9.1.1). A
+/// longer one is the caller's mistake, not an engine failure.
+fn check_salt(bits: RsaBits, scheme: RsaSignatureScheme, hash: HashAlg) -> Result<()> {
+    match scheme {
+        RsaSignatureScheme::Pss { salt_len }
+            if salt_len + hash.output_len() + 2 > bits.bits() / 8 =>
+        {
+            Err(Error::InvalidParameter)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn label_option(label: &[u8]) -> Option<&[u8]> {

@@ -48,11 +48,3 @@ fn entering_the_error_state_refuses_every_service_and_is_terminal() {
     assert_eq!(engine.run_self_tests(), Err(ihsm_crypto::Error::ErrorState));
     assert_eq!(engine.state(), EngineState::Error);
 }
-
-#[test]
-fn release_builds_have_no_test_hooks() {
-    assert_eq!(
-        Engine::test_hooks_compiled_in(),
-        cfg!(feature = "test-hooks")
-    );
-}

@@ -72,21 +72,33 @@ fn exercise(service: Service) -> (bool, bool) {
                 flags(e.aes_key_unwrap(&kek, padded, &wrapped.value).unwrap())
             }
         }
-        Service::Hkdf { hash, empty_info } => {
+        Service::Hkdf {
+            hash,
+            empty_salt,
+            empty_info,
+        } => {
             let info: &[u8] = if empty_info { b"" } else { b"ihsm context" };
-            flags(e.hkdf(hash, &[1; 32], b"salt", info, 32).unwrap())
+            let salt: &[u8] = if empty_salt { b"" } else { b"salt" };
+            flags(e.hkdf(hash, &[1; 32], salt, info, 32).unwrap())
         }
-        Service::KbkdfCounterHmac(hash) => flags(
-            e.kbkdf_counter_hmac(hash, &[1; 32], b"label", b"context", 32)
-                .unwrap(),
-        ),
-        Service::Pbkdf2 { short_password } => {
+        Service::KbkdfCounterHmac { hash, short_key } => {
+            let key = vec![1u8; if short_key { 8 } else { 32 }];
+            flags(
+                e.kbkdf_counter_hmac(hash, &key, b"label", b"context", 32)
+                    .unwrap(),
+            )
+        }
+        Service::Pbkdf2 {
+            short_password,
+            few_iterations,
+        } => {
             let password: &[u8] = if short_password {
                 b"123456"
             } else {
                 b"a long passphrase!"
             };
-            flags(e.pbkdf2_sha512(password, &[4; 16], 1000, 32).unwrap())
+            let iterations = if few_iterations { 999 } else { 1000 };
+            flags(e.pbkdf2_sha512(password, &[4; 16], iterations, 32).unwrap())
         }
         Service::EcKeyGen(curve) => flags(e.generate_ec_key(curve).unwrap()),
         Service::EcdsaSign {

@@ -2,8 +2,7 @@
 //! input refused with the right error and no panic.
 
 use ihsm_crypto::{
-    AesKey, Curve, EcPrivateKey, EcPublicKey, Error, GenericSecret, HashAlg, RsaBits,
-    RsaPrivateKey, RsaPublicKey, RsaSignatureScheme, XtsKey, GCM_IV_LEN,
+    AesKey, Curve, Error, GenericSecret, HashAlg, RsaBits, RsaSignatureScheme, XtsKey, GCM_IV_LEN,
 };
 
 use super::fixtures::{ec_key, engine, rsa_key};
@@ -218,21 +217,21 @@ fn ecdsa_every_curve_and_hash_single_multi_part_and_digest() {
 #[test]
 fn ec_public_points_are_validated() {
     let good = ec_key(Curve::P256).public_point().to_vec();
-    assert!(EcPublicKey::from_point(Curve::P256, &good).is_ok());
+    assert!(engine().ec_public_key(Curve::P256, &good).is_ok());
     let mut off_curve = good.clone();
     off_curve[64] ^= 1;
     assert_eq!(
-        EcPublicKey::from_point(Curve::P256, &off_curve).err(),
+        engine().ec_public_key(Curve::P256, &off_curve).err(),
         Some(Error::InvalidPublicKey)
     );
     assert_eq!(
-        EcPublicKey::from_point(Curve::P384, &good).err(),
+        engine().ec_public_key(Curve::P384, &good).err(),
         Some(Error::InvalidPublicKey)
     );
     let mut compressed = good[..33].to_vec();
     compressed[0] = 2;
     assert_eq!(
-        EcPublicKey::from_point(Curve::P256, &compressed).err(),
+        engine().ec_public_key(Curve::P256, &compressed).err(),
         Some(Error::InvalidPublicKey)
     );
     assert_eq!(
@@ -255,17 +254,19 @@ fn ecdh_agrees_both_ways_and_keys_survive_pkcs8() {
         let ba = e.ecdh(&b, a.public_point()).unwrap().value;
         assert_eq!(ab, ba);
         assert_eq!(ab.len(), curve.scalar_len());
-        let reparsed = EcPrivateKey::from_pkcs8(b.pkcs8().expose()).unwrap();
+        let reparsed = engine()
+            .ec_private_key_from_pkcs8(b.pkcs8().expose())
+            .unwrap();
         assert_eq!(reparsed.public_point(), b.public_point());
         assert_eq!(reparsed.curve(), curve);
     }
     assert_eq!(
-        EcPrivateKey::from_pkcs8(b"not a key").err(),
+        engine().ec_private_key_from_pkcs8(b"not a key").err(),
         Some(Error::InvalidKey)
     );
     let rsa_der = rsa_key(RsaBits::Rsa2048).pkcs8().expose().to_vec();
     assert_eq!(
-        EcPrivateKey::from_pkcs8(&rsa_der).err(),
+        engine().ec_private_key_from_pkcs8(&rsa_der).err(),
         Some(Error::InvalidKey)
     );
 }
@@ -327,15 +328,30 @@ fn rsa_sign_verify_every_scheme_and_multi_part() {
     ctx.update(b"a").unwrap();
     ctx.update(b"bc").unwrap();
     assert_eq!(ctx.finish().unwrap().value, one);
-    // A salt longer than the encoding allows is refused, not a panic.
+    // A salt longer than the encoding allows is the caller's mistake, never an engine fault.
+    for too_long in [223usize, 300, 4096] {
+        let scheme = RsaSignatureScheme::Pss { salt_len: too_long };
+        assert_eq!(
+            e.rsa_sign(key, scheme, HashAlg::Sha256, b"m").err(),
+            Some(Error::InvalidParameter)
+        );
+        assert_eq!(
+            e.rsa_sign_init(key, scheme, HashAlg::Sha256).err(),
+            Some(Error::InvalidParameter)
+        );
+        let digest = [0u8; 32];
+        assert_eq!(
+            e.rsa_sign_digest(key, scheme, HashAlg::Sha256, &digest)
+                .err(),
+            Some(Error::InvalidParameter)
+        );
+    }
+    // The largest salt that fits (256 - 32 - 2 = 222 bytes) works.
+    let max = RsaSignatureScheme::Pss { salt_len: 222 };
+    let sig = e.rsa_sign(key, max, HashAlg::Sha256, b"m").unwrap().value;
     assert!(e
-        .rsa_sign(
-            key,
-            RsaSignatureScheme::Pss { salt_len: 300 },
-            HashAlg::Sha256,
-            b"m"
-        )
-        .is_err());
+        .rsa_verify(public, max, HashAlg::Sha256, b"m", &sig)
+        .is_ok());
 }
 
 #[test]
@@ -388,17 +404,19 @@ fn rsa_oaep_round_trip_labels_and_opaque_failures() {
 #[test]
 fn rsa_keys_survive_pkcs8_and_spki() {
     let key = rsa_key(RsaBits::Rsa3072);
-    let again = RsaPrivateKey::from_pkcs8(key.pkcs8().expose()).unwrap();
+    let again = engine()
+        .rsa_private_key_from_pkcs8(key.pkcs8().expose())
+        .unwrap();
     assert_eq!(again.bits(), RsaBits::Rsa3072);
-    let public = RsaPublicKey::from_spki(key.public_key().spki()).unwrap();
+    let public = engine().rsa_public_key(key.public_key().spki()).unwrap();
     assert_eq!(public.spki(), key.public_key().spki());
     assert_eq!(
-        RsaPublicKey::from_spki(b"\x30\x00").err(),
+        engine().rsa_public_key(b"\x30\x00").err(),
         Some(Error::InvalidPublicKey)
     );
     let ec_der = ec_key(Curve::P256).public_key().unwrap().spki();
     assert_eq!(
-        RsaPublicKey::from_spki(&ec_der).err(),
+        engine().rsa_public_key(&ec_der).err(),
         Some(Error::InvalidPublicKey)
     );
 }
@@ -441,6 +459,51 @@ fn kdfs_check_lengths_and_parameters() {
 }
 
 #[test]
+fn gcm_encryptions_are_counted_and_capped_below_two_to_the_32() {
+    let key = AesKey::with_gcm_invocations(&[5; 32], ihsm_crypto::GCM_MAX_INVOCATIONS - 2).unwrap();
+    assert!(engine().aes_gcm_encrypt(&key, b"", b"a").is_ok());
+    assert!(engine().aes_gcm_encrypt(&key, b"", b"b").is_ok());
+    assert_eq!(key.gcm_invocations(), ihsm_crypto::GCM_MAX_INVOCATIONS);
+    assert_eq!(
+        engine().aes_gcm_encrypt(&key, b"", b"c").err(),
+        Some(Error::UsageLimitReached)
+    );
+    let fresh = AesKey::from_bytes(&[5; 32]).unwrap();
+    let _ = engine().aes_gcm_encrypt(&fresh, b"", b"a").unwrap();
+    assert_eq!(fresh.gcm_invocations(), 1);
+}
+
+#[test]
+fn pbkdf2_iterations_are_bounded() {
+    let e = engine();
+    let over = ihsm_crypto::PBKDF2_MAX_ITERATIONS + 1;
+    assert_eq!(
+        e.pbkdf2_sha512(b"password1234567", &[0; 16], over, 32)
+            .err(),
+        Some(Error::InvalidParameter)
+    );
+}
+
+#[test]
+fn key_parsing_is_refused_outside_the_operational_state() {
+    let e = ihsm_crypto::Engine::power_on();
+    let der = ec_key(Curve::P256).pkcs8().expose().to_vec();
+    assert!(e.ec_private_key_from_pkcs8(&der).is_ok());
+    e.enter_error_state();
+    assert_eq!(
+        e.ec_private_key_from_pkcs8(&der).err(),
+        Some(Error::ErrorState)
+    );
+    assert_eq!(
+        e.ec_public_key(Curve::P256, ec_key(Curve::P256).public_point())
+            .err(),
+        Some(Error::ErrorState)
+    );
+    let spki = rsa_key(RsaBits::Rsa2048).public_key().spki().to_vec();
+    assert_eq!(e.rsa_public_key(&spki).err(), Some(Error::ErrorState));
+}
+
+#[test]
 fn random_fills_and_bounds_its_length() {
     let mut a = [0u8; 64];
     let mut b = [0u8; 64];
@@ -455,8 +518,8 @@ fn random_fills_and_bounds_its_length() {
 fn engine_is_send_sync_and_serves_threads_concurrently() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ihsm_crypto::Engine>();
-    assert_send_sync::<EcPrivateKey>();
-    assert_send_sync::<RsaPrivateKey>();
+    assert_send_sync::<ihsm_crypto::EcPrivateKey>();
+    assert_send_sync::<ihsm_crypto::RsaPrivateKey>();
     assert_send_sync::<AesKey>();
     let key = ec_key(Curve::P256);
     std::thread::scope(|s| {

