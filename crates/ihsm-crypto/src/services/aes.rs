@@ -107,7 +107,10 @@ impl Engine {
         self.run(service, || cbc_encrypt(key, iv, padded, plaintext))
     }
 
-    /// Decrypts AES-CBC. A bad PKCS#7 padding is `VerificationFailed`.
+    /// Decrypts AES-CBC. A bad PKCS#7 padding is `VerificationFailed`, checked in constant
+    /// time. Whether padding was valid is still visible to the caller, which is the classic
+    /// padding oracle: callers must never decrypt attacker-supplied ciphertext of secret
+    /// material with padding (e.g. unwrap with CBC-PAD); use AES-KWP or GCM for that.
     pub fn aes_cbc_decrypt(
         &self,
         key: &AesKey,
