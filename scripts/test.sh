@@ -27,7 +27,8 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly' && command -v cargo-fu
   (cd fuzz && for target in $(cargo +nightly fuzz list); do
     mkdir -p "corpus/$target"
     cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-      -max_total_time="${IHSM_FUZZ_SECS:-20}" -rss_limit_mb=1024 2>&1 | tail -n 3
+      -max_total_time="${IHSM_FUZZ_SECS:-20}" -max_len=1114114 -malloc_limit_mb=64 \
+      -rss_limit_mb=1024 2>&1 | tail -n 3
   done)
 else
   echo "SKIPPED: no nightly toolchain on this machine; cargo-fuzz needs one" >&2

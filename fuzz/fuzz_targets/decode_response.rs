@@ -1,5 +1,7 @@
 //! Response decoding, as the client does it. The first 2 bytes of the input choose the opcode
 //! the response answers (big-endian, modulo the number of opcodes); the rest is the body.
+//! A decoded response must encode and decode to itself, so the decoder accepts nothing the
+//! encoder refuses (an `Ok` without request id, an approved decoding status).
 
 #![no_main]
 

@@ -2,12 +2,18 @@
 //!
 //! An attribute is a tagged map `{0: type, 1: value}`; key 0 comes first, and the value's CBOR
 //! type is fixed by the attribute type (a value of another type is
-//! [`Status::WrongType`](crate::Status::WrongType)).
+//! [`Status::WrongType`](crate::Status::WrongType)). A template names each attribute type at
+//! most once (a repeated type is [`Status::DuplicateField`](crate::Status::DuplicateField)),
+//! and so does the list of types `GetAttributes` reads.
 
+use core::fmt;
+use core::ops::Deref;
+
+use crate::bounded::decode_items;
 use crate::codec::{Reader, Wire, Writer};
 use crate::{
-    Bytes, CertificateType, Curve, DecodeError, EcPoint, KeyType, List, MechanismId, ObjectClass,
-    SecretBytes, Status, Text, MAX_DATA_LEN, MAX_PUBLIC_KEY_LEN,
+    BoundsError, Bytes, CertificateType, Curve, DecodeError, EcPoint, KeyType, MechanismId,
+    ObjectClass, SecretBytes, Status, Text, MAX_DATA_LEN, MAX_PUBLIC_KEY_LEN,
 };
 
 /// The most attributes in a template: 64.
@@ -18,8 +24,79 @@ pub const MAX_ATTRIBUTE_TEXT_LEN: usize = 256;
 /// The bound of DER names (subject, issuer): 1024 bytes.
 pub const MAX_NAME_DER_LEN: usize = 1024;
 
-/// A set of attributes: what to create, or what to match.
-pub type Template = List<Attribute, MAX_TEMPLATE_LEN>;
+/// A set of attributes, each of a different type: what to create, change or match.
+pub type Template = AttributeList<Attribute>;
+
+/// Attribute types to read, each at most once; the readings come back in this order.
+pub type AttributeTypes = AttributeList<AttributeType>;
+
+/// At most [`MAX_TEMPLATE_LEN`] items, no two of the same attribute type: a [`Template`] or
+/// an [`AttributeTypes`]. A repeated type would leave the device to choose which one counts,
+/// so it is refused, on the wire with [`Status::DuplicateField`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct AttributeList<T>(Vec<T>);
+
+impl AttributeList<Attribute> {
+    /// Takes `attributes` if there are at most [`MAX_TEMPLATE_LEN`], of distinct types.
+    pub fn new(attributes: impl Into<Vec<Attribute>>) -> Result<Self, BoundsError> {
+        distinct(attributes.into(), Attribute::attribute_type).map(Self)
+    }
+}
+
+impl AttributeList<AttributeType> {
+    /// Takes `types` if there are at most [`MAX_TEMPLATE_LEN`], none twice.
+    pub fn new(types: impl Into<Vec<AttributeType>>) -> Result<Self, BoundsError> {
+        distinct(types.into(), |ty| *ty).map(Self)
+    }
+}
+
+impl<T> AttributeList<T> {
+    /// The items.
+    #[must_use]
+    pub fn into_vec(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<T> Default for AttributeList<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T> Deref for AttributeList<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for AttributeList<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.0).finish()
+    }
+}
+
+impl Wire for AttributeList<Attribute> {
+    fn encode(&self, w: &mut Writer) {
+        encode_items(&self.0, w);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        decode_distinct(r, Attribute::attribute_type).map(Self)
+    }
+}
+
+impl Wire for AttributeList<AttributeType> {
+    fn encode(&self, w: &mut Writer) {
+        encode_items(&self.0, w);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        decode_distinct(r, |ty| *ty).map(Self)
+    }
+}
 
 /// Defines [`AttributeType`], [`Attribute`] and the mapping between them from one table.
 macro_rules! attributes {
@@ -224,6 +301,41 @@ impl Wire for AttributeReading {
     }
 }
 
+/// `items` if there are at most [`MAX_TEMPLATE_LEN`] and `ty` gives each a different type.
+fn distinct<T>(items: Vec<T>, ty: impl Fn(&T) -> AttributeType) -> Result<Vec<T>, BoundsError> {
+    let repeats = items
+        .iter()
+        .enumerate()
+        .any(|(i, item)| items.iter().take(i).any(|seen| ty(seen) == ty(item)));
+    if items.len() <= MAX_TEMPLATE_LEN && !repeats {
+        Ok(items)
+    } else {
+        Err(BoundsError)
+    }
+}
+
+fn encode_items<T: Wire>(items: &[T], w: &mut Writer) {
+    w.array(items.len());
+    for item in items {
+        item.encode(w);
+    }
+}
+
+/// Reads at most [`MAX_TEMPLATE_LEN`] items, refusing the first whose type repeats an
+/// earlier one with [`Status::DuplicateField`] (at most 64 × 63 / 2 comparisons).
+fn decode_distinct<T: Wire>(
+    r: &mut Reader<'_>,
+    ty: impl Fn(&T) -> AttributeType,
+) -> Result<Vec<T>, DecodeError> {
+    decode_items(r, MAX_TEMPLATE_LEN, |seen: &[T], item: &T| {
+        if seen.iter().any(|earlier| ty(earlier) == ty(item)) {
+            Err(Status::DuplicateField)
+        } else {
+            Ok(())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +400,45 @@ mod tests {
         assert_eq!(
             decode::<AttributeReading>(&[0xa3, 0, 2, 1, 0xf5, 2, 1]),
             Err(Status::UnknownField)
+        );
+    }
+
+    #[test]
+    fn attribute_types_appear_at_most_once() {
+        // [{0: Token, 1: true}, {0: Private, 1: false}]
+        let two = [0x82, 0xa2, 0, 2, 1, 0xf5, 0xa2, 0, 3, 1, 0xf4];
+        assert_eq!(
+            decode::<Template>(&two).map(AttributeList::into_vec),
+            Ok(vec![Attribute::Token(true), Attribute::Private(false)])
+        );
+        // [{0: Token, 1: true}, {0: Token, 1: false}]: the same type, even with another value.
+        let twice = [0x82, 0xa2, 0, 2, 1, 0xf5, 0xa2, 0, 2, 1, 0xf4];
+        assert_eq!(decode::<Template>(&twice), Err(Status::DuplicateField));
+        // The repeated item is refused as soon as it is read, before a later fault.
+        let then_malformed = [0x83, 0xa2, 0, 2, 1, 0xf5, 0xa2, 0, 2, 1, 0xf4, 0xff];
+        assert_eq!(
+            decode::<Template>(&then_malformed),
+            Err(Status::DuplicateField)
+        );
+        assert_eq!(
+            decode::<AttributeTypes>(&[0x82, 0x09, 0x19, 0x01, 0x06]).map(AttributeList::into_vec),
+            Ok(vec![AttributeType::Value, AttributeType::Sensitive])
+        );
+        assert_eq!(
+            decode::<AttributeTypes>(&[0x83, 0x09, 0x02, 0x09]),
+            Err(Status::DuplicateField)
+        );
+        assert_eq!(
+            Template::new(vec![Attribute::Token(true), Attribute::Token(true)]),
+            Err(BoundsError)
+        );
+        assert_eq!(
+            AttributeTypes::new(vec![AttributeType::Label; 2]),
+            Err(BoundsError)
+        );
+        assert_eq!(
+            AttributeTypes::new(vec![AttributeType::Label, AttributeType::Id]).map(|t| t.len()),
+            Ok(2)
         );
     }
 }

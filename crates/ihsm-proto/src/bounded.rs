@@ -242,20 +242,34 @@ impl<T: Wire, const MAX: usize> Wire for List<T, MAX> {
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        // `array` bounds the count by MAX and by the items that fit the bytes left, so this
-        // allocation is proportional to the input whatever the header claims.
-        let len = r.array(MAX, T::MIN_LEN)?;
-        let mut items = Vec::with_capacity(len);
-        for _ in 0..len {
-            let start = r.position();
-            items.push(T::decode(r)?);
-            debug_assert!(
-                r.position().saturating_sub(start) >= T::MIN_LEN,
-                "MIN_LEN is not a lower bound"
-            );
-        }
-        Ok(Self(items))
+        decode_items(r, MAX, |_, _| Ok(())).map(Self)
     }
+}
+
+/// Reads a definite array of at most `max` items, in order. `check` sees the items read so
+/// far and the next one, and may refuse it with a status (reported at the item's offset).
+///
+/// The preallocation is bounded by the items that could fit the bytes left, so it is
+/// proportional to the input whatever the array's head claims; a count larger than the items
+/// present fails on the first missing item, as `Malformed` at the end of the input.
+pub(crate) fn decode_items<T: Wire>(
+    r: &mut Reader<'_>,
+    max: usize,
+    mut check: impl FnMut(&[T], &T) -> Result<(), Status>,
+) -> Result<Vec<T>, DecodeError> {
+    let len = r.array(max)?;
+    let mut items = Vec::with_capacity(r.fitting(len, T::MIN_LEN));
+    for _ in 0..len {
+        let start = r.position();
+        let item = T::decode(r)?;
+        debug_assert!(
+            r.position().saturating_sub(start) >= T::MIN_LEN,
+            "MIN_LEN is not a lower bound"
+        );
+        check(&items, &item).map_err(|status| r.error_at(start, status))?;
+        items.push(item);
+    }
+    Ok(items)
 }
 
 /// An unsigned integer in `MIN..=MAX`.

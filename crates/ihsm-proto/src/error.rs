@@ -48,7 +48,8 @@ pub struct RequestError {
     /// What was wrong.
     pub error: DecodeError,
     /// The request id, once the whole header decoded; `None` when the fault was in the
-    /// framing or the header (the response then carries request id 0).
+    /// framing or the header (the response then carries request id 0, and the server closes
+    /// the connection after it).
     pub request_id: Option<RequestId>,
     /// The opcode, once it was known (the fault was in the session rule or the body).
     pub opcode: Option<Opcode>,
@@ -65,6 +66,15 @@ impl RequestError {
     #[must_use]
     pub fn response(&self) -> Response {
         Response::error(self.request_id, self.status())
+    }
+
+    /// Whether the server closes the connection after sending [`RequestError::response`]:
+    /// when the request id was not read (the response carries request id 0). A client with
+    /// requests in flight could not tell which of them such a response answers, so no further
+    /// response may follow it on that connection.
+    #[must_use]
+    pub const fn closes_connection(&self) -> bool {
+        self.request_id.is_none()
     }
 }
 
@@ -88,6 +98,12 @@ pub enum EncodeError {
     },
     /// A response carried the error status [`Status::Ok`], which has no body to send.
     OkWithoutBody,
+    /// A response with a body had no request id: request id 0 only answers a request whose
+    /// header could not be read, which can never succeed.
+    OkWithoutRequestId,
+    /// A response with a `0x01xx` status was marked approved: a request that was not decoded
+    /// had no service performed.
+    ApprovedDecodeError,
 }
 
 impl fmt::Display for EncodeError {
@@ -97,6 +113,10 @@ impl fmt::Display for EncodeError {
                 write!(f, "frame body of {len} bytes exceeds the limit of {max}")
             }
             Self::OkWithoutBody => f.write_str("an error response cannot carry status Ok"),
+            Self::OkWithoutRequestId => f.write_str("a response with a body needs a request id"),
+            Self::ApprovedDecodeError => {
+                f.write_str("a response with a decoding status cannot be approved")
+            }
         }
     }
 }

@@ -17,13 +17,16 @@ pub const MAX_DATA_LEN: usize = 1 << 20;
 /// The default frame limit: [`MAX_DATA_LEN`] plus 64 KiB for the other fields.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = (1 << 20) + (64 << 10);
 
-/// The smallest frame limit that may be configured: 4 KiB.
-pub const MIN_MAX_FRAME_LEN: u32 = 4 << 10;
+/// The smallest frame limit that may be configured: the default. The design requires frames
+/// of at least 1 MiB of data plus overhead, so a peer may always rely on that much.
+pub const MIN_MAX_FRAME_LEN: u32 = DEFAULT_MAX_FRAME_LEN;
 
 /// The largest frame limit that may be configured: 64 MiB.
 pub const MAX_MAX_FRAME_LEN: u32 = 64 << 20;
 
-/// The bounds a connection enforces on frames.
+/// The bounds a connection enforces on frames. Never below the default, so every peer can
+/// send a request or response with [`MAX_DATA_LEN`] bytes of data and up to 64 KiB of other
+/// fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     max_frame_len: u32,
@@ -125,8 +128,10 @@ mod tests {
     fn limits_have_a_floor_and_a_ceiling() {
         assert_eq!(DEFAULT_MAX_FRAME_LEN, 1_114_112);
         assert_eq!(Limits::default().max_frame_len(), DEFAULT_MAX_FRAME_LEN);
-        assert_eq!(Limits::new(4095), None);
-        assert!(Limits::new(4096).is_some());
+        assert_eq!(MIN_MAX_FRAME_LEN, DEFAULT_MAX_FRAME_LEN);
+        assert_eq!(Limits::new(4096), None);
+        assert_eq!(Limits::new(DEFAULT_MAX_FRAME_LEN - 1), None);
+        assert_eq!(Limits::new(DEFAULT_MAX_FRAME_LEN), Some(Limits::default()));
         assert!(Limits::new(64 << 20).is_some());
         assert_eq!(Limits::new((64 << 20) + 1), None);
     }
@@ -167,13 +172,15 @@ mod tests {
     #[test]
     fn oversized_bodies_are_not_framed() {
         let limits = Limits::new(MIN_MAX_FRAME_LEN).unwrap();
-        let body = vec![0; 4097];
+        let len = usize::try_from(MIN_MAX_FRAME_LEN).unwrap() + 1;
+        let body = vec![0; len];
         assert_eq!(
             encode_frame(&body, &limits),
             Err(EncodeError::FrameTooLarge {
-                len: 4097,
-                max: 4096
+                len,
+                max: MIN_MAX_FRAME_LEN
             })
         );
+        assert!(encode_frame(&body[1..], &limits).is_ok());
     }
 }

@@ -10,7 +10,9 @@
 //! This crate must never do I/O (no sockets, no files), never do cryptography, never panic
 //! or allocate beyond a bound proportional to its input on any input, and never skip a field
 //! it does not know: unknown keys, opcodes and enum values are refused, each with its own
-//! status. Secret-bearing fields are zeroized on drop and redacted in `Debug`.
+//! status. The one value accepted unknown is a response's status, which a newer server may
+//! send: it is kept as an [`ErrorStatus::Unknown`], a failure of its group. Secret-bearing
+//! fields are zeroized on drop and redacted in `Debug`.
 
 #![forbid(unsafe_code)]
 
@@ -32,8 +34,8 @@ mod status;
 mod types;
 
 pub use attribute::{
-    Attribute, AttributeReading, AttributeType, Template, MAX_ATTRIBUTE_TEXT_LEN, MAX_NAME_DER_LEN,
-    MAX_TEMPLATE_LEN,
+    Attribute, AttributeList, AttributeReading, AttributeType, AttributeTypes, Template,
+    MAX_ATTRIBUTE_TEXT_LEN, MAX_NAME_DER_LEN, MAX_TEMPLATE_LEN,
 };
 pub use bounded::{BoundedU32, Bytes, List, SecretBytes, Text};
 pub use error::{BoundsError, DecodeError, EncodeError, RequestError, UnknownValue};
@@ -48,7 +50,7 @@ pub use mechanism::{
 };
 pub use message::{Request, Response};
 pub use msgs::{Opcode, RequestBody, ResponseBody};
-pub use status::Status;
+pub use status::{ErrorStatus, Status, UnknownStatus};
 pub use types::{
     Blob, CertificateType, Cursor, Curve, Data, DataLen, DeviceMode, DeviceState, Digest, EcPoint,
     FindCount, HashAlg, ImportKeyKind, KeyType, Nonce, ObjectClass, OperationKind, PartitionName,

@@ -91,9 +91,15 @@ macro_rules! wire_map {
 
         #[cfg(test)]
         impl $name {
-            /// `(key, field, required)` of each field, to check the protocol document.
-            pub(crate) const FIELDS: &'static [(u32, &'static str, bool)] = &[
-                $( ($key, stringify!($field), <$ty as $crate::codec::Field>::REQUIRED), )*
+            /// `(key, field, required, Rust type)` of each field, to check the protocol
+            /// document.
+            pub(crate) const FIELDS: &'static [$crate::msgs::FieldSchema] = &[
+                $( (
+                    $key,
+                    stringify!($field),
+                    <$ty as $crate::codec::Field>::REQUIRED,
+                    stringify!($ty),
+                ), )*
             ];
         }
 

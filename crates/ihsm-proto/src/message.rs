@@ -6,8 +6,8 @@ use crate::codec::{Reader, Writer};
 use crate::frame::{frame_body, patch_prefix, PREFIX_LEN};
 use crate::header::{RequestHeader, ResponseHeader};
 use crate::{
-    DecodeError, EncodeError, Limits, Opcode, RequestBody, RequestError, RequestId, ResponseBody,
-    SessionId, Status,
+    DecodeError, EncodeError, ErrorStatus, Limits, Opcode, RequestBody, RequestError, RequestId,
+    ResponseBody, SessionId, Status,
 };
 
 /// A request: `[header, body]`.
@@ -41,10 +41,12 @@ impl Request {
 
     /// Decodes a frame body (the bytes after the length prefix).
     ///
-    /// The checks run in this order, and the first fault wins: the top-level array; the
-    /// header (the version as soon as key 0 is read); the opcode; the session rule; the body;
-    /// extra items or trailing bytes. Once the header decoded, the error carries the request
-    /// id so the server can address its error response.
+    /// The checks run in this order, and the first fault wins: the top-level array's count
+    /// (fewer than 2 items); the header (key 0, the version, first); the opcode; the session
+    /// rule; the body; a count above 2, or trailing bytes. Once the header decoded, the error
+    /// carries the request id so the server can address its error response; before that the
+    /// server answers with request id 0 and closes the connection
+    /// ([`RequestError::closes_connection`]).
     pub fn decode(body: &[u8]) -> Result<Self, RequestError> {
         let mut r = Reader::new(body);
         let unaddressed = |error| RequestError {
@@ -92,15 +94,20 @@ impl Request {
 }
 
 /// A response: `[header, body]`, the body empty unless the status is [`Status::Ok`].
+///
+/// Its fields are public, so a value may break the rules of the wire; [`Response::encode_frame`]
+/// refuses those, and [`Response::decode`] never yields one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     /// The request id of the request answered; `None` (0 on the wire) when the request's
-    /// header could not be decoded.
+    /// header could not be decoded. Never `None` for a body.
     pub request_id: Option<RequestId>,
     /// The service indicator: true only when the service performed was an approved one.
+    /// Never true for a `0x01xx` status, which performed no service.
     pub approved: bool,
-    /// The body, or the status that is not [`Status::Ok`].
-    pub result: Result<ResponseBody, Status>,
+    /// The body, or the status that is not [`Status::Ok`] (possibly one this crate does not
+    /// know, from a newer server).
+    pub result: Result<ResponseBody, ErrorStatus>,
 }
 
 impl Response {
@@ -120,30 +127,39 @@ impl Response {
         Self {
             request_id,
             approved: false,
-            result: Err(status),
+            result: Err(ErrorStatus::Known(status)),
         }
     }
 
-    /// The status on the wire.
+    /// The status value on the wire: 0 for a body.
     #[must_use]
-    pub fn status(&self) -> Status {
+    pub fn status_value(&self) -> u32 {
         match self.result {
-            Ok(_) => Status::Ok,
-            Err(status) => status,
+            Ok(_) => Status::Ok.value(),
+            Err(status) => status.value(),
         }
     }
 
     /// The complete frame: length prefix, then the CBOR body. The buffer is zeroized on drop,
-    /// as a response may carry secrets. Refuses `Err(Status::Ok)`.
+    /// as a response may carry secrets.
+    ///
+    /// Refuses a response its peer would refuse: `Err(Status::Ok)`, a body without a request
+    /// id, a `0x01xx` status marked approved. A response larger than `limits` is refused too;
+    /// the server then answers the request with [`Status::DataLenRange`] instead.
     pub fn encode_frame(&self, limits: &Limits) -> Result<Zeroizing<Vec<u8>>, EncodeError> {
-        if matches!(self.result, Err(Status::Ok)) {
-            return Err(EncodeError::OkWithoutBody);
+        match (&self.result, self.request_id) {
+            (Err(ErrorStatus::Known(Status::Ok)), _) => return Err(EncodeError::OkWithoutBody),
+            (Ok(_), None) => return Err(EncodeError::OkWithoutRequestId),
+            (Err(status), _) if status.is_decode_error() && self.approved => {
+                return Err(EncodeError::ApprovedDecodeError)
+            }
+            _ => {}
         }
         let mut w = Writer::with_reserved(PREFIX_LEN);
         w.array(2);
         let header = ResponseHeader {
             request_id: self.request_id,
-            status: self.status(),
+            status: self.status_value(),
             approved: self.approved,
         };
         header.encode(&mut w);
@@ -156,13 +172,16 @@ impl Response {
 
     /// Decodes a frame body (the bytes after the length prefix) answering a request with
     /// `opcode`: the client knows the opcode it sent under the request id.
+    ///
+    /// A status value this crate does not know is accepted, as [`ErrorStatus::Unknown`]: the
+    /// client treats it as a failure of its group, not as a protocol failure.
     pub fn decode(body: &[u8], opcode: Opcode) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let items = top_level(&mut r)?;
         let header = ResponseHeader::decode(&mut r)?;
-        let result = match header.status {
-            Status::Ok => Ok(ResponseBody::decode(opcode, &mut r)?),
-            status => {
+        let result = match ErrorStatus::from_value(header.status) {
+            None => Ok(ResponseBody::decode(opcode, &mut r)?),
+            Some(status) => {
                 r.map()?.end(&mut r)?;
                 Err(status)
             }
@@ -185,7 +204,8 @@ impl Response {
     }
 }
 
-/// Opens the top-level array; it must hold at least the header and the body.
+/// Opens the top-level array. A declared count below 2 is refused here, before the header is
+/// read; a count above 2 only after the body ([`end`]).
 fn top_level(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
     let items = r.array_len()?;
     if items < 2 {
@@ -194,7 +214,8 @@ fn top_level(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
     Ok(items)
 }
 
-/// After the body: no third item, no trailing byte.
+/// After the body: no third item (a count above 2 is refused whether or not the items are
+/// there), no trailing byte.
 fn end(r: &Reader<'_>, items: u64) -> Result<(), DecodeError> {
     if items > 2 {
         return Err(r.error(Status::TrailingBytes));

@@ -8,12 +8,19 @@ wire_enum! {
     /// authentication and sessions, `0x04` partitions, `0x05` objects and attributes, `0x06`
     /// operations. Faults the client caused return a status; faults inside the module enter
     /// the error state and return [`Status::ErrorState`] from then on.
+    ///
+    /// A status added later is unknown to an older client. Such a client treats it as a
+    /// failure of its group (`value >> 8`), not as a protocol failure: [`Response::decode`]
+    /// accepts it as an [`ErrorStatus::Unknown`]. This is safe because every status but
+    /// [`Status::Ok`] means the request failed and carries an empty body.
+    ///
+    /// [`Response::decode`]: crate::Response::decode
     pub enum Status: u32 {
         /// The request succeeded; the response body is the opcode's response.
         Ok = 0x0000,
 
         /// The length prefix exceeds the frame limit. The response carries request id 0 and
-        /// the server then closes the connection, as it cannot skip the oversized frame.
+        /// the server then closes the connection, as after every response with request id 0.
         FrameTooLarge = 0x0101,
         /// The frame is not well-formed CBOR: it ends inside an item, uses a reserved head, an
         /// indefinite length or a break, or has text that is not UTF-8.
@@ -28,19 +35,23 @@ wire_enum! {
         UnknownField = 0x0105,
         /// A map holds the same key twice.
         DuplicateField = 0x0106,
-        /// A required key is absent (also: a tagged map whose first entry is not key 0, a
-        /// frame array of fewer than 2 items, a session-scoped opcode without a session).
+        /// A required key is absent (also: a tagged map or a request header whose first
+        /// entry is not key 0, a frame array of fewer than 2 items, a session-scoped opcode
+        /// without a session).
         MissingField = 0x0107,
-        /// A well-formed item has another CBOR type than the field's (for example text where
-        /// an unsigned integer is defined, or a tag).
+        /// An item's head has another CBOR major type than the field's (for example text
+        /// where an unsigned integer is defined, or a tag); for a bool, any head but `false`
+        /// and `true`. Judged from the head alone: what follows it is not read.
         WrongType = 0x0108,
         /// An integer names no value of the field's enum.
         UnknownEnumValue = 0x0109,
         /// A value is outside the field's bounds: text, bytes or array longer than the bound,
         /// a fixed-size byte string of another length, an integer out of range, or text not
-        /// of the allowed characters.
+        /// of the allowed characters. Also a response header whose fields contradict each
+        /// other: status `Ok` with request id 0, or a `0x01xx` status with `approved` true.
         ValueOutOfRange = 0x010A,
-        /// Bytes follow the top-level array, or the array holds more than 2 items.
+        /// Bytes follow the top-level array, or the array declares more than 2 items (whether
+        /// or not they are present).
         TrailingBytes = 0x010B,
 
         /// The device has no admin credential yet; only `GetStatus`, `GetCredentialKey` and
@@ -137,7 +148,8 @@ wire_enum! {
         OperationActive = 0x0603,
         /// No operation of this kind is active in the session.
         OperationNotInitialized = 0x0604,
-        /// The input's length does not fit the mechanism or key.
+        /// The input's length does not fit the mechanism or key, an output would exceed
+        /// 1 MiB, or the response would exceed the frame limit.
         DataLenRange = 0x0605,
         /// A signature, tag, padding or wrapped key did not verify. One opaque status for all
         /// of them, so the response is no oracle.
@@ -160,6 +172,100 @@ impl Status {
 impl core::fmt::Display for Status {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{self:?} (0x{:04x})", self.value())
+    }
+}
+
+/// The status of a response that failed: a [`Status`] this crate knows, or a value it does
+/// not know, which a later revision of the protocol added.
+///
+/// A client treats an unknown value as a failure of its group ([`ErrorStatus::group`]): it
+/// reports a failure of that group with the value, never one of the statuses it knows, and
+/// goes on using the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorStatus {
+    /// A status of this crate. [`Status::Ok`] here is not a failure, and a response holding
+    /// it cannot be encoded.
+    Known(Status),
+    /// A status value this crate does not know.
+    Unknown(UnknownStatus),
+}
+
+impl ErrorStatus {
+    /// The failure a status value names; `None` for 0 ([`Status::Ok`]), which is no failure.
+    #[must_use]
+    pub fn from_value(value: u32) -> Option<Self> {
+        match Status::try_from(value) {
+            Ok(Status::Ok) => None,
+            Ok(status) => Some(Self::Known(status)),
+            Err(_) => Some(Self::Unknown(UnknownStatus(value))),
+        }
+    }
+
+    /// The value on the wire.
+    #[must_use]
+    pub const fn value(self) -> u32 {
+        match self {
+            Self::Known(status) => status.value(),
+            Self::Unknown(status) => status.0,
+        }
+    }
+
+    /// The status, if this crate knows it.
+    #[must_use]
+    pub const fn known(self) -> Option<Status> {
+        match self {
+            Self::Known(status) => Some(status),
+            Self::Unknown(_) => None,
+        }
+    }
+
+    /// The group: the value without its low byte (`0x01` framing and decoding, ..., `0x06`
+    /// operations; any other group is unknown too).
+    #[must_use]
+    pub const fn group(self) -> u32 {
+        self.value() >> 8
+    }
+
+    /// Whether the status is in the `0x01xx` framing and decoding group, known or not.
+    #[must_use]
+    pub const fn is_decode_error(self) -> bool {
+        self.group() == 0x01
+    }
+}
+
+impl From<Status> for ErrorStatus {
+    fn from(status: Status) -> Self {
+        Self::Known(status)
+    }
+}
+
+impl core::fmt::Display for ErrorStatus {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Known(status) => core::fmt::Display::fmt(status, f),
+            Self::Unknown(status) => write!(f, "unknown status (0x{:04x})", status.0),
+        }
+    }
+}
+
+/// A status value that is not 0 and names no [`Status`] of this crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownStatus(u32);
+
+impl UnknownStatus {
+    /// The value, if it is not 0 and names no [`Status`].
+    #[must_use]
+    pub fn new(value: u32) -> Option<Self> {
+        match ErrorStatus::from_value(value) {
+            Some(ErrorStatus::Unknown(status)) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The value on the wire.
+    #[must_use]
+    pub const fn value(self) -> u32 {
+        self.0
     }
 }
 
@@ -195,5 +301,31 @@ mod tests {
         assert!(Status::Malformed.is_decode_error());
         assert!(!Status::Ok.is_decode_error());
         assert!(!Status::DeviceNotInitialized.is_decode_error());
+    }
+
+    #[test]
+    fn unknown_values_are_failures_of_their_group() {
+        assert_eq!(ErrorStatus::from_value(0), None);
+        assert_eq!(
+            ErrorStatus::from_value(0x0303),
+            Some(ErrorStatus::Known(Status::PinIncorrect))
+        );
+        let unknown = ErrorStatus::from_value(0x03ff).unwrap();
+        assert_eq!(unknown.known(), None);
+        assert_eq!((unknown.value(), unknown.group()), (0x03ff, 0x03));
+        assert!(!unknown.is_decode_error());
+        assert!(ErrorStatus::from_value(0x01ff).unwrap().is_decode_error());
+        assert_eq!(
+            ErrorStatus::from_value(0x0001_0101).unwrap().group(),
+            0x0101
+        );
+        assert_eq!(
+            UnknownStatus::new(0x03ff).map(UnknownStatus::value),
+            Some(0x03ff)
+        );
+        for value in [0, 0x0101] {
+            assert_eq!(UnknownStatus::new(value), None);
+        }
+        assert_eq!(unknown.to_string(), "unknown status (0x03ff)");
     }
 }

@@ -131,8 +131,8 @@ impl Wire for Nonce {
 }
 
 /// A 32-byte login ticket: a bearer secret that attaches another connection to a login.
-/// Zeroized on drop; `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
+/// Zeroized on drop; `Debug` does not show it; `==` takes the same time whatever the bytes.
+#[derive(Clone)]
 pub struct Ticket(Zeroizing<[u8; 32]>);
 
 impl Ticket {
@@ -148,6 +148,23 @@ impl Ticket {
         &self.0
     }
 }
+
+/// Constant-time: the daemon compares a presented ticket with the ones it issued, and a
+/// comparison that stopped at the first differing byte would let a client that can time the
+/// answer guess a ticket byte by byte. Every byte is folded in, with no early exit, and the
+/// result goes through `black_box` so the optimizer has no reason to add one back.
+impl PartialEq for Ticket {
+    fn eq(&self, other: &Self) -> bool {
+        let difference = self
+            .0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        core::hint::black_box(difference) == 0
+    }
+}
+
+impl Eq for Ticket {}
 
 impl fmt::Debug for Ticket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -362,5 +379,16 @@ mod tests {
         assert_eq!(ticket.expose(), &[7; 32]);
         assert_eq!(format!("{ticket:?}"), "Ticket(<redacted>)");
         assert_eq!(decode::<Ticket>(&[0x41, 0]), Err(Status::ValueOutOfRange));
+    }
+
+    #[test]
+    fn tickets_compare_every_byte() {
+        let ticket = Ticket::new([7; 32]);
+        assert!(ticket == Ticket::new([7; 32]));
+        for at in [0, 15, 31] {
+            let mut other = [7; 32];
+            other[at] ^= 0x80;
+            assert!(ticket != Ticket::new(other), "differs at {at}");
+        }
     }
 }

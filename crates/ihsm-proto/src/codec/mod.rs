@@ -3,10 +3,12 @@
 //!
 //! [`Reader`] classifies each item from its head before it consumes it, so every fault maps to
 //! exactly one status: a reserved or indefinite head, or input that ends inside an item, is
-//! [`Status::Malformed`]; a well-formed item of the wrong major type is [`Status::WrongType`];
-//! a declared length above the field's bound is [`Status::ValueOutOfRange`], checked before any
-//! byte of the item is copied. [`MapReader`] is the only way a map is read: it refuses unknown
-//! keys, duplicate keys (a 64-bit mask of keys seen) and missing required keys.
+//! [`Status::Malformed`]; a complete head of the wrong major type (or, for a bool, any head
+//! but `0xf4`/`0xf5`) is [`Status::WrongType`], judged from the head alone without reading
+//! what follows it; a declared length above the field's bound is [`Status::ValueOutOfRange`],
+//! checked before any byte of the item is copied. [`MapReader`] is the only way a map is
+//! read: it refuses unknown keys, duplicate keys (a 64-bit mask of keys seen) and missing
+//! required keys.
 //!
 //! [`Writer`] emits definite lengths and the shortest form of every integer (minicbor's
 //! encoder does both), into a buffer that is zeroized whenever it grows or is dropped, because
@@ -22,8 +24,8 @@ use crate::{DecodeError, Status};
 
 /// A value with one CBOR encoding.
 pub(crate) trait Wire: Sized {
-    /// The fewest bytes any valid encoding of the type takes: a lower bound, used to refuse an
-    /// array whose declared count cannot fit the bytes left before allocating for it.
+    /// The fewest bytes any valid encoding of the type takes: a lower bound, used to bound
+    /// how many items a list preallocates for to the items that could fit the bytes left.
     const MIN_LEN: usize = 1;
     /// Appends the canonical encoding of `self`.
     fn encode(&self, w: &mut Writer);

@@ -96,21 +96,25 @@ impl<'b> Reader<'b> {
         }
     }
 
-    /// The item count of a definite array of at most `max` items of at least `min_item_len`
-    /// bytes each. A count whose items cannot fit the bytes left is refused as truncated, so
-    /// a caller may allocate `count` items: the allocation is bounded by the input's length
-    /// over `min_item_len`, whatever the header claims.
-    pub(crate) fn array(&mut self, max: usize, min_item_len: usize) -> Result<usize, DecodeError> {
+    /// The item count of a definite array of at most `max` items. The count is not compared
+    /// with the bytes left: the items are read one by one, and a count larger than the items
+    /// present ends in the fault of whatever stands where an item was expected (`Malformed`
+    /// at the end of the input). A caller must therefore not allocate for `count` items; it
+    /// may allocate for [`Reader::fitting`] of them.
+    pub(crate) fn array(&mut self, max: usize) -> Result<usize, DecodeError> {
         let at = self.position();
         let len = self.array_len()?;
-        let len = usize::try_from(len)
+        usize::try_from(len)
             .ok()
             .filter(|len| *len <= max)
-            .ok_or_else(|| self.error_at(at, Status::ValueOutOfRange))?;
-        if len.saturating_mul(min_item_len.max(1)) > self.remaining() {
-            return Err(self.error(Status::Malformed));
-        }
-        Ok(len)
+            .ok_or_else(|| self.error_at(at, Status::ValueOutOfRange))
+    }
+
+    /// How many of `count` items of at least `min_item_len` bytes each can fit the bytes
+    /// left: the capacity a list may preallocate, proportional to the input whatever a
+    /// header claims.
+    pub(crate) fn fitting(&self, count: usize, min_item_len: usize) -> usize {
+        count.min(self.remaining() / min_item_len.max(1))
     }
 
     /// Opens a definite map.
@@ -231,8 +235,15 @@ impl MapReader {
     /// Reads the tag of a tagged map: key 0 must be the first entry, because its value
     /// decides which other keys are defined.
     pub(crate) fn tag<T: Wire>(&mut self, r: &mut Reader<'_>) -> Result<T, DecodeError> {
+        self.first_key_zero(r)?;
+        T::decode(r)
+    }
+
+    /// Reads key 0, which must be the map's first entry (before any other key is looked at):
+    /// [`Status::MissingField`] otherwise, as for an absent key 0. The caller reads its value.
+    pub(crate) fn first_key_zero(&mut self, r: &mut Reader<'_>) -> Result<(), DecodeError> {
         let at = r.position();
-        let first_is_zero = self.remaining > 0 && {
+        let first_is_zero = self.seen == 0 && self.remaining > 0 && {
             let head = r.head()?;
             head.major == MAJOR_UINT && head.argument == 0
         };
@@ -240,7 +251,7 @@ impl MapReader {
             return Err(r.error_at(at, Status::MissingField));
         }
         self.next(r, 1)?;
-        T::decode(r)
+        Ok(())
     }
 
     /// Expects `key` as the next (and, by the caller's mask, only remaining) entry.
@@ -356,26 +367,37 @@ mod tests {
     }
 
     #[test]
-    fn array_counts_are_bounded_by_the_field_and_the_input() {
-        assert_eq!(read(&[0x82, 1, 2], |r| r.array(2, 1)), Ok(2));
+    fn array_counts_are_bounded_by_the_field_only() {
+        assert_eq!(read(&[0x82, 1, 2], |r| r.array(2)), Ok(2));
         assert_eq!(
-            read(&[0x83, 1, 2, 3], |r| r.array(2, 1)),
+            read(&[0x83, 1, 2, 3], |r| r.array(2)),
             Err(Status::ValueOutOfRange)
         );
+        // A count larger than the input is not judged here: reading the items finds the end.
         assert_eq!(
-            read(&[0x9a, 0, 1, 0, 0], |r| r.array(usize::MAX, 1)),
-            Err(Status::Malformed)
+            read(&[0x9a, 0, 1, 0, 0], |r| r.array(usize::MAX)),
+            Ok(1 << 16)
         );
-        assert_eq!(
-            read(&[0x9f, 0xff], |r| r.array(2, 1)),
-            Err(Status::Malformed)
-        );
-        // Two items of at least 2 bytes cannot fit in 3 bytes.
-        assert_eq!(
-            read(&[0x82, 1, 2, 3], |r| r.array(2, 2)),
-            Err(Status::Malformed)
-        );
-        assert_eq!(read(&[0x82, 1, 2, 3, 4], |r| r.array(2, 2)), Ok(2));
+        assert_eq!(read(&[0x9f, 0xff], |r| r.array(2)), Err(Status::Malformed));
+        assert_eq!(read(&[0x82, 1], |r| r.array(2)), Ok(2));
+    }
+
+    #[test]
+    fn preallocation_is_bounded_by_the_bytes_left() {
+        let fitting = |input: &[u8], min_item_len| {
+            read(input, |r| {
+                let count = r.array(usize::MAX)?;
+                Ok(r.fitting(count, min_item_len))
+            })
+        };
+        // 2^16 items claimed, 0 bytes left.
+        assert_eq!(fitting(&[0x9a, 0, 1, 0, 0], 1), Ok(0));
+        // Two items of at least 2 bytes: only one fits in 3 bytes.
+        assert_eq!(fitting(&[0x82, 1, 2, 3], 2), Ok(1));
+        assert_eq!(fitting(&[0x82, 1, 2, 3, 4], 2), Ok(2));
+        // Never more than the count, and a zero lower bound counts as 1.
+        assert_eq!(fitting(&[0x81, 1, 2, 3, 4], 1), Ok(1));
+        assert_eq!(fitting(&[0x82, 1, 2, 3], 0), Ok(2));
     }
 
     #[test]

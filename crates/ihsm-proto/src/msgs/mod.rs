@@ -23,9 +23,13 @@ pub use session::*;
 use crate::codec::{Reader, Wire, Writer};
 use crate::DecodeError;
 
-/// A map type's name and its `(key, field, required)` list.
+/// One field of a map type: `(key, name, required, Rust type as written)`.
 #[cfg(test)]
-type Schema = (&'static str, &'static [(u32, &'static str, bool)]);
+pub(crate) type FieldSchema = (u32, &'static str, bool, &'static str);
+
+/// A map type's name and its fields.
+#[cfg(test)]
+type Schema = (&'static str, &'static [FieldSchema]);
 
 /// Defines [`Opcode`], [`RequestBody`] and [`ResponseBody`] from one table.
 macro_rules! messages {
@@ -268,10 +272,13 @@ mod tests {
 
     const PROTOCOL_MD: &str = include_str!("../../../../docs/design/protocol.md");
 
-    /// The `(key, field, required)` list of the document's `Name { ... }` block: one line per
-    /// field, `KEY NAME TYPE...`, the key suffixed with `?` when the field is optional;
-    /// other lines continue a description.
-    fn documented(name: &str) -> Option<Vec<(u32, String, bool)>> {
+    /// A field as the document lists it: key, name, required, type notation.
+    type Documented = (u32, String, bool, String);
+
+    /// The fields of the document's `Name { ... }` block: one line per field,
+    /// `KEY  NAME  TYPE  DESCRIPTION`, the key suffixed with `?` when the field is optional,
+    /// the type ending at the first run of two spaces; other lines continue a description.
+    fn documented(name: &str) -> Option<Vec<Documented>> {
         if PROTOCOL_MD
             .lines()
             .any(|line| line.trim() == format!("{name} {{}}"))
@@ -286,44 +293,123 @@ mod tests {
             if line == "}" {
                 return Some(fields);
             }
-            let mut tokens = line.split_whitespace();
-            let key = tokens.next()?;
+            let (key, rest) = line.split_once(' ')?;
             let (key, required) = match key.strip_suffix('?') {
                 Some(key) => (key, false),
                 None => (key, true),
             };
             // A line not starting with a key continues the previous field's description.
             if let Ok(key) = key.parse() {
-                fields.push((key, tokens.next()?.to_owned(), required));
+                let (field, rest) = rest.trim_start().split_once(' ')?;
+                let notation = rest.trim_start().split("  ").next()?.trim();
+                fields.push((key, field.to_owned(), required, notation.to_owned()));
             }
         }
         None
     }
 
+    /// The document's notation (section 3) for a field's Rust type: `Option` is the `?` on
+    /// the key, bounded strings and lists are spelt out, named types keep their names.
+    fn notation(rust: &str) -> String {
+        let ty: String = rust.chars().filter(|c| !c.is_whitespace()).collect();
+        let ty = ty
+            .strip_prefix("Option<")
+            .and_then(|inner| inner.strip_suffix('>'))
+            .unwrap_or(&ty);
+        let generic = |prefix: &str| {
+            ty.strip_prefix(prefix)
+                .and_then(|inner| inner.strip_suffix('>'))
+        };
+        if let Some(len) = ty.strip_prefix("[u8;").and_then(|n| n.strip_suffix(']')) {
+            format!("bytes[{len}]")
+        } else if let Some(bound) = generic("Text<") {
+            format!("text <= {}", bound_value(bound))
+        } else if let Some(bound) = generic("Bytes<").or_else(|| generic("SecretBytes<")) {
+            format!("bytes <= {}", bound_value(bound))
+        } else if let Some(args) = generic("List<") {
+            let (item, bound) = args.split_once(',').expect("List<T, MAX>");
+            format!("[{item}] <= {}", bound_value(bound))
+        } else {
+            ty.to_owned()
+        }
+    }
+
+    /// A bound written as a literal or as one of the crate's constants.
+    fn bound_value(bound: &str) -> usize {
+        const BOUNDS: &[(&str, usize)] = &[
+            ("MAX_AAD_LEN", MAX_AAD_LEN),
+            ("MAX_FIND_COUNT", MAX_FIND_COUNT),
+            ("MAX_KDF_PARAM_LEN", MAX_KDF_PARAM_LEN),
+            ("MAX_PARTITIONS", MAX_PARTITIONS),
+            ("MAX_POLICY_MECHANISMS", MAX_POLICY_MECHANISMS),
+            ("MAX_SEALED_LEN", MAX_SEALED_LEN),
+            ("MAX_SELF_TESTS", MAX_SELF_TESTS),
+            ("MAX_SHORT_TEXT_LEN", MAX_SHORT_TEXT_LEN),
+            ("MAX_TEMPLATE_LEN", MAX_TEMPLATE_LEN),
+        ];
+        bound
+            .parse()
+            .ok()
+            .or_else(|| BOUNDS.iter().find(|(name, _)| *name == bound).map(|b| b.1))
+            .unwrap_or_else(|| panic!("add {bound} to BOUNDS"))
+    }
+
+    #[test]
+    fn notation_follows_section_3() {
+        assert_eq!(notation("Option<[u8; 12]>"), "bytes[12]");
+        assert_eq!(notation("Text<MAX_SHORT_TEXT_LEN>"), "text <= 64");
+        assert_eq!(notation("SecretBytes<MAX_SEALED_LEN>"), "bytes <= 1024");
+        assert_eq!(notation("Option<Bytes<MAX_AAD_LEN>>"), "bytes <= 65536");
+        assert_eq!(notation("List<Handle, MAX_FIND_COUNT>"), "[Handle] <= 1024");
+        assert_eq!(notation("Option<Cursor>"), "Cursor");
+    }
+
+    /// The map types used inside messages, beside the messages themselves.
+    const SHARED: &[Schema] = &[
+        ("SealedSecret", SealedSecret::FIELDS),
+        ("Quotas", Quotas::FIELDS),
+        ("SelfTestResult", SelfTestResult::FIELDS),
+        ("PartitionInfo", PartitionInfo::FIELDS),
+        ("AesGcmParams", AesGcmParams::FIELDS),
+        ("AesCbcParams", AesCbcParams::FIELDS),
+        ("AesXtsParams", AesXtsParams::FIELDS),
+        ("RsaPssParams", RsaPssParams::FIELDS),
+        ("PssSaltParams", PssSaltParams::FIELDS),
+        ("RsaOaepParams", RsaOaepParams::FIELDS),
+        ("RsaAesKeyWrapParams", RsaAesKeyWrapParams::FIELDS),
+        ("EcdhParams", EcdhParams::FIELDS),
+        ("HkdfParams", HkdfParams::FIELDS),
+        ("Sp800108Params", Sp800108Params::FIELDS),
+    ];
+
     #[test]
     fn protocol_document_lists_every_field_of_every_map() {
-        let shared: &[Schema] = &[
-            ("SealedSecret", SealedSecret::FIELDS),
-            ("Quotas", Quotas::FIELDS),
-            ("SelfTestResult", SelfTestResult::FIELDS),
-            ("PartitionInfo", PartitionInfo::FIELDS),
-            ("AesGcmParams", AesGcmParams::FIELDS),
-            ("AesCbcParams", AesCbcParams::FIELDS),
-            ("AesXtsParams", AesXtsParams::FIELDS),
-            ("RsaPssParams", RsaPssParams::FIELDS),
-            ("PssSaltParams", PssSaltParams::FIELDS),
-            ("RsaOaepParams", RsaOaepParams::FIELDS),
-            ("RsaAesKeyWrapParams", RsaAesKeyWrapParams::FIELDS),
-            ("EcdhParams", EcdhParams::FIELDS),
-            ("HkdfParams", HkdfParams::FIELDS),
-            ("Sp800108Params", Sp800108Params::FIELDS),
-        ];
-        for (name, fields) in SCHEMAS.iter().chain(shared) {
+        for (name, fields) in SCHEMAS.iter().chain(SHARED) {
             let expected = fields
                 .iter()
-                .map(|(key, field, required)| (*key, (*field).to_owned(), *required))
+                .map(|(key, field, required, ty)| {
+                    (*key, (*field).to_owned(), *required, notation(ty))
+                })
                 .collect::<Vec<_>>();
             assert_eq!(documented(name), Some(expected), "protocol.md on {name}");
+        }
+    }
+
+    #[test]
+    fn protocol_document_defines_every_named_field_type() {
+        let fields = SCHEMAS.iter().chain(SHARED).flat_map(|(_, fields)| *fields);
+        for (_, field, _, ty) in fields {
+            let named = notation(ty);
+            if !named.chars().all(char::is_alphanumeric) || ["bool", "u32"].contains(&&*named) {
+                continue;
+            }
+            let defined = [format!("`{named}`"), format!("{named} {{")]
+                .iter()
+                .any(|definition| PROTOCOL_MD.contains(definition.as_str()));
+            assert!(
+                defined,
+                "protocol.md does not define {named} (field {field})"
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Object messages: create, copy, destroy, attributes, search.
 
 use crate::{
-    AttributeReading, AttributeType, Cursor, FindCount, Handle, List, Template, MAX_FIND_COUNT,
+    AttributeReading, AttributeTypes, Cursor, FindCount, Handle, List, Template, MAX_FIND_COUNT,
     MAX_TEMPLATE_LEN,
 };
 
@@ -58,8 +58,8 @@ wire_map! {
     pub struct GetAttributesRequest {
         /// The object.
         0 => handle: Handle,
-        /// The attribute types to read.
-        1 => types: List<AttributeType, MAX_TEMPLATE_LEN>,
+        /// The attribute types to read, each at most once.
+        1 => types: AttributeTypes,
     }
 }
 

@@ -7,11 +7,14 @@ use ihsm_proto::*;
 use crate::samples;
 
 fn round_trip_request(request: &Request) {
-    let limits = Limits::default();
-    let frame = request.encode_frame(&limits).unwrap();
-    let decoded = Request::decode_frame(&frame, &limits).unwrap();
+    round_trip_request_with(request, &Limits::default());
+}
+
+fn round_trip_request_with(request: &Request, limits: &Limits) {
+    let frame = request.encode_frame(limits).unwrap();
+    let decoded = Request::decode_frame(&frame, limits).unwrap();
     assert_eq!(&decoded, request);
-    assert_eq!(decoded.encode_frame(&limits).unwrap(), frame);
+    assert_eq!(decoded.encode_frame(limits).unwrap(), frame);
 }
 
 fn round_trip_response(opcode: Opcode, response: &Response) {
@@ -61,10 +64,25 @@ fn every_error_status_round_trips() {
     let failed = Response {
         request_id: RequestId::new(8),
         approved: true,
-        result: Err(Status::VerificationFailed),
+        result: Err(Status::VerificationFailed.into()),
     };
     round_trip_response(Opcode::Verify, &failed);
     round_trip_response(Opcode::Sign, &Response::error(None, Status::Malformed));
+}
+
+#[test]
+fn unknown_statuses_round_trip() {
+    // A status a newer server added: kept as it came, in its group, never a body.
+    for value in [0x0001, 0x01ff, 0x03ff, 0x0700, u32::MAX] {
+        let status = UnknownStatus::new(value).unwrap();
+        let response = Response {
+            request_id: RequestId::new(9),
+            approved: false,
+            result: Err(ErrorStatus::Unknown(status)),
+        };
+        round_trip_response(Opcode::Login, &response);
+        assert_eq!(response.status_value(), value);
+    }
 }
 
 #[test]
@@ -162,25 +180,93 @@ fn largest_data_fits_the_default_frame() {
 }
 
 #[test]
-fn encoders_respect_the_frame_limit() {
-    let limits = Limits::new(4096).unwrap();
+fn largest_aad_and_largest_data_do_not_fit_one_frame() {
+    // Every field within its bound, the total above the default limit (protocol.md 2).
+    let mechanism = Mechanism::AesGcm(AesGcmParams {
+        iv: Some([0; 12]),
+        aad: Some(samples::bytes(&vec![0xaa; MAX_AAD_LEN])),
+        tag_bits: None,
+    });
     let request = Request {
         request_id: RequestId::new(1).unwrap(),
         session: SessionId::new(1),
-        body: DigestUpdateRequest {
-            data: samples::data(&[0; 5000]),
+        body: DecryptRequest {
+            mechanism,
+            key: samples::handle(1),
+            data: samples::data(&vec![0xab; MAX_DATA_LEN]),
         }
         .into(),
     };
+    let limits = Limits::default();
     assert!(matches!(
         request.encode_frame(&limits),
-        Err(EncodeError::FrameTooLarge { max: 4096, .. })
+        Err(EncodeError::FrameTooLarge {
+            max: DEFAULT_MAX_FRAME_LEN,
+            ..
+        })
     ));
+    // A deployment with a higher limit carries it.
+    round_trip_request_with(&request, &Limits::new(2 << 20).unwrap());
+}
+
+#[test]
+fn frame_limits_are_never_below_the_default() {
+    assert_eq!(Limits::new(4096), None);
+    assert_eq!(Limits::new(DEFAULT_MAX_FRAME_LEN - 1), None);
+    assert_eq!(Limits::new(DEFAULT_MAX_FRAME_LEN), Some(Limits::default()));
+}
+
+#[test]
+fn encoders_refuse_inconsistent_responses() {
+    let limits = Limits::default();
     let ok_as_error = Response::error(RequestId::new(1), Status::Ok);
     assert_eq!(
-        ok_as_error.encode_frame(&Limits::default()),
+        ok_as_error.encode_frame(&limits),
         Err(EncodeError::OkWithoutBody)
     );
+    let unaddressed_ok = Response {
+        request_id: None,
+        approved: false,
+        result: Ok(samples::response(Opcode::GetStatus)),
+    };
+    assert_eq!(
+        unaddressed_ok.encode_frame(&limits),
+        Err(EncodeError::OkWithoutRequestId)
+    );
+    for status in [
+        ErrorStatus::Known(Status::Malformed),
+        ErrorStatus::Unknown(UnknownStatus::new(0x01ff).unwrap()),
+    ] {
+        let approved = Response {
+            request_id: RequestId::new(1),
+            approved: true,
+            result: Err(status),
+        };
+        assert_eq!(
+            approved.encode_frame(&limits),
+            Err(EncodeError::ApprovedDecodeError)
+        );
+    }
+}
+
+/// The rendering of `secret` that `debug` shows, if any, among those a derived or careless
+/// `Debug` would use: decimal bytes (`[97, 116, ...]`), hex (`0x6174...`), or the text.
+fn leaked(debug: &str, secret: &[u8]) -> Option<String> {
+    let decimal = format!("{secret:?}");
+    let decimal = decimal.trim_start_matches('[').trim_end_matches(']');
+    let renderings = [
+        decimal.to_owned(),
+        hex::encode(secret),
+        hex::encode_upper(secret),
+        String::from_utf8_lossy(secret).into_owned(),
+    ];
+    renderings
+        .into_iter()
+        .find(|rendering| debug.contains(rendering.as_str()))
+}
+
+fn assert_redacted(debug: &str, secret: &[u8]) {
+    assert_eq!(leaked(debug, secret), None, "{debug}");
 }
 
 #[test]
@@ -191,7 +277,32 @@ fn secrets_do_not_reach_debug_output() {
         debug.contains("SecretBytes(<14 bytes redacted>)"),
         "{debug}"
     );
-    assert!(!debug.contains("attack"));
+    assert_redacted(&debug, b"attack at dawn");
+
+    let secret = b"\x2b\x7e\x15\x16 key bytes";
+    let value = Attribute::Value(SecretBytes::copy_from(secret).unwrap());
+    let template = CreateObjectRequest {
+        template: Template::new(vec![value.clone()]).unwrap(),
+    };
+    for debug in [format!("{value:?}"), format!("{template:?}")] {
+        assert!(debug.contains("<14 bytes redacted>"), "{debug}");
+        assert_redacted(&debug, secret);
+    }
+
     let ticket = format!("{:?}", samples::request(Opcode::AttachLogin));
     assert!(ticket.contains("Ticket(<redacted>)"), "{ticket}");
+    assert_redacted(&ticket, &[0x5a; 32]);
+}
+
+#[test]
+fn redaction_check_can_fail() {
+    // The check above would catch a Debug that printed the bytes, in either base.
+    let secret = b"attack at dawn";
+    let leaks = [
+        format!("{:?}", secret.to_vec()),
+        format!("{:?}", Bytes::<16>::new(secret.to_vec()).unwrap()),
+    ];
+    for leak in leaks {
+        assert!(leaked(&leak, secret).is_some(), "{leak} passed");
+    }
 }

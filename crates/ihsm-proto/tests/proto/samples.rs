@@ -52,16 +52,23 @@ pub fn quotas() -> Quotas {
 }
 
 pub fn template() -> Template {
-    list(vec![
+    Template::new(vec![
         Attribute::Class(ObjectClass::SecretKey),
         Attribute::Label(text("k1")),
         Attribute::Sensitive(true),
     ])
+    .unwrap()
 }
 
 /// Every attribute type once.
 pub fn full_template() -> Template {
-    list(AttributeType::ALL.iter().map(|ty| attribute(*ty)).collect())
+    Template::new(
+        AttributeType::ALL
+            .iter()
+            .map(|ty| attribute(*ty))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
 }
 
 pub fn attribute(ty: AttributeType) -> Attribute {
@@ -250,7 +257,7 @@ pub fn request(op: Opcode) -> RequestBody {
         .into(),
         O::GetAttributes => GetAttributesRequest {
             handle: handle(8),
-            types: list(AttributeType::ALL.to_vec()),
+            types: AttributeTypes::new(AttributeType::ALL).unwrap(),
         }
         .into(),
         O::SetAttributes => SetAttributesRequest {

@@ -79,7 +79,31 @@ fn malformed() {
     assert_eq!(refuse("82 a4 00 1c"), (Status::Malformed, None, None));
     // Empty input.
     assert_eq!(refuse(""), (Status::Malformed, None, None));
+    // A list declaring more items than follow: the missing item is found at the end.
+    assert_eq!(
+        refuse(&format!("{CREATE_OBJECT} a1 00 82 a2 0002 01f5")),
+        (Status::Malformed, Some(1), Some(Opcode::CreateObject))
+    );
+    // The same with the most items a template may declare (64), though they cannot fit the
+    // bytes left: the count is judged against its bound only, never against the input.
+    assert_eq!(
+        refuse(&format!("{CREATE_OBJECT} a1 00 98 40 a2 0002 01f5")),
+        (Status::Malformed, Some(1), Some(Opcode::CreateObject))
+    );
+    // Above the bound, the head alone decides.
+    assert_eq!(
+        refuse(&format!("{CREATE_OBJECT} a1 00 99ffff a2 0002 01f5")),
+        (Status::ValueOutOfRange, Some(1), Some(Opcode::CreateObject))
+    );
+    // A tag whose head is cut short is malformed, whatever the field's type.
+    assert_eq!(
+        refuse(&format!("{HEADER} a1 00 d9")),
+        (Status::Malformed, Some(1), RANDOM)
+    );
 }
+
+/// `[{0: 1, 1: CreateObject, 2: 1, 3: 5}, ...`.
+const CREATE_OBJECT: &str = "82 a4 0001 01 190501 0201 0305";
 
 #[test]
 fn wrong_version() {
@@ -92,6 +116,33 @@ fn wrong_version() {
     assert_eq!(
         refuse("82 a2 0002 0f00 a0"),
         (Status::WrongVersion, None, None)
+    );
+    // {0: 2, 1: "x"}: the version is read before the opcode's type.
+    assert_eq!(
+        refuse("82 a2 0002 01 6178 a0"),
+        (Status::WrongVersion, None, None)
+    );
+}
+
+#[test]
+fn version_must_come_first() {
+    // {1: "x", 0: 2}: key 0 is not the first entry, so nothing else of the header is judged.
+    assert_eq!(
+        refuse("82 a2 01 6178 0002 a0"),
+        (Status::MissingField, None, None)
+    );
+    // A valid header but for its order.
+    assert_eq!(
+        refuse("82 a4 01 190751 0001 0201 0305 a1 0010"),
+        (Status::MissingField, None, None)
+    );
+    // An empty header, and a header that is not a map.
+    assert_eq!(refuse("82 a0 a0"), (Status::MissingField, None, None));
+    assert_eq!(refuse("82 80 a0"), (Status::WrongType, None, None));
+    // Key 0 again later is a duplicate.
+    assert_eq!(
+        refuse("82 a5 0001 01 190751 0001 0201 0305 a1 0010"),
+        (Status::DuplicateField, None, None)
     );
 }
 
@@ -141,6 +192,18 @@ fn duplicate_field() {
         refuse("82 a5 0001 0001 01 190751 0201 0305 a0"),
         (Status::DuplicateField, None, None)
     );
+    // A template naming Token twice, with different values.
+    assert_eq!(
+        refuse(&format!(
+            "{CREATE_OBJECT} a1 00 82 a2 0002 01f5 a2 0002 01f4"
+        )),
+        (Status::DuplicateField, Some(1), Some(Opcode::CreateObject))
+    );
+    // GetAttributes {handle: 1, types: [Token, Label, Token]}.
+    assert_eq!(
+        refuse("82 a4 0001 01 190504 0201 0305 a2 00 01 01 83 02 04 02"),
+        (Status::DuplicateField, Some(1), Some(Opcode::GetAttributes))
+    );
 }
 
 #[test]
@@ -159,8 +222,42 @@ fn missing_field() {
         refuse("82 a3 0001 01 190751 0201 a1 0010"),
         (Status::MissingField, Some(1), RANDOM)
     );
-    // A frame array without a body.
+}
+
+#[test]
+fn top_level_count_other_than_two() {
+    // Below 2: MissingField, before the header is looked at (here it is malformed).
+    assert_eq!(refuse("80"), (Status::MissingField, None, None));
     assert_eq!(refuse("81 a0"), (Status::MissingField, None, None));
+    assert_eq!(refuse("81 a4 00 1c"), (Status::MissingField, None, None));
+    // Above 2: TrailingBytes, after the body, whether the extra items are there or not.
+    let body = "a4 0001 01 190751 0201 0305 a1 0010";
+    assert_eq!(
+        refuse(&format!("83 {body} f6")),
+        (Status::TrailingBytes, Some(1), RANDOM)
+    );
+    assert_eq!(
+        refuse(&format!("83 {body}")),
+        (Status::TrailingBytes, Some(1), RANDOM)
+    );
+    assert_eq!(
+        refuse(&format!("9b ffffffffffffffff {body}")),
+        (Status::TrailingBytes, Some(1), RANDOM)
+    );
+    // ... but a fault in the header or body comes first.
+    assert_eq!(
+        refuse("83 a4 0001 01 190751 0201 0305 a1 0000 f6"),
+        (Status::ValueOutOfRange, Some(1), RANDOM)
+    );
+    // Responses follow the same rule.
+    assert_eq!(
+        refuse_response("81 a3 0001 0100 02f5", Opcode::Verify),
+        Status::MissingField
+    );
+    assert_eq!(
+        refuse_response("83 a3 0001 0100 02f5 a0", Opcode::Verify),
+        Status::TrailingBytes
+    );
 }
 
 #[test]
@@ -182,6 +279,17 @@ fn wrong_type() {
     );
     // The frame is a map, not an array.
     assert_eq!(refuse("a0"), (Status::WrongType, None, None));
+    // CreateObject {template: [{0: Token, 1: 1}, ...]}: the three items declared do not fit
+    // the bytes left, but the first one decides: a Token value is a bool.
+    assert_eq!(
+        refuse(&format!("{CREATE_OBJECT} a1 00 83 a2 0002 0101")),
+        (Status::WrongType, Some(1), Some(Opcode::CreateObject))
+    );
+    // Judged from the head alone: a tag with nothing after it.
+    assert_eq!(
+        refuse(&format!("{HEADER} a1 00 c1")),
+        (Status::WrongType, Some(1), RANDOM)
+    );
 }
 
 #[test]
@@ -258,10 +366,19 @@ fn responses_are_as_strict() {
         refuse_response("82 a3 0001 0100 02f5 a1 05 00", Opcode::Sign),
         Status::UnknownField
     );
-    // Status 0x7777 is unknown.
+    // Status 0x7777 is unknown: a failure, accepted as it came (protocol.md 12).
+    let unknown = Response::decode(&bytes("82 a3 0001 01 197777 02f4 a0"), Opcode::Sign).unwrap();
+    let status = unknown.result.unwrap_err();
+    assert_eq!((status.known(), status.value()), (None, 0x7777));
+    // ... but its body must be empty, like any failure's.
     assert_eq!(
-        refuse_response("82 a3 0001 01 197777 02f4 a0", Opcode::Sign),
-        Status::UnknownEnumValue
+        refuse_response("82 a3 0001 01 197777 02f4 a1 0000", Opcode::Sign),
+        Status::UnknownField
+    );
+    // A status is a u32.
+    assert_eq!(
+        refuse_response("82 a3 0001 01 1b0000000100000000 02f4 a0", Opcode::Sign),
+        Status::ValueOutOfRange
     );
     // An error response carries an empty body.
     assert_eq!(
@@ -277,4 +394,38 @@ fn responses_are_as_strict() {
         refuse_response("82 a2 0001 0100 a0", Opcode::Verify),
         Status::MissingField
     );
+}
+
+#[test]
+fn response_headers_are_consistent() {
+    // Ok with request id 0: a request that was not read cannot succeed.
+    assert_eq!(
+        refuse_response("82 a3 0000 0100 02f5 a1 00 4100", Opcode::GenerateRandom),
+        Status::ValueOutOfRange
+    );
+    // A decoding status (known or not) marked approved: no service was performed.
+    for status in ["190102", "1901ff"] {
+        assert_eq!(
+            refuse_response(&format!("82 a3 0001 01 {status} 02f5 a0"), Opcode::Sign),
+            Status::ValueOutOfRange,
+            "{status}"
+        );
+        let unapproved = format!("82 a3 0000 01 {status} 02f4 a0");
+        assert!(Response::decode(&bytes(&unapproved), Opcode::Sign).is_ok());
+    }
+    // Other failures may be approved: a verification that ran and did not verify.
+    assert!(Response::decode(&bytes("82 a3 0001 01 190606 02f5 a0"), Opcode::Verify).is_ok());
+}
+
+#[test]
+fn unaddressed_errors_close_the_connection() {
+    // Request id 0 in the reply: the server closes the connection after sending it.
+    for hex in ["", "80", "82 a4 00 1c", "82 a4 0002 01 190751 0201 0305 a0"] {
+        let error = Request::decode(&bytes(hex)).unwrap_err();
+        assert_eq!(error.response().request_id, None, "{hex}");
+        assert!(error.closes_connection(), "{hex}");
+    }
+    let error = Request::decode(&bytes(&format!("{HEADER} a0"))).unwrap_err();
+    assert_eq!(error.response().request_id.map(RequestId::get), Some(1));
+    assert!(!error.closes_connection());
 }
