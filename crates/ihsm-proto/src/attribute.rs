@@ -340,10 +340,7 @@ fn decode_distinct<T: Wire>(
 mod tests {
     use super::*;
 
-    fn decode<T: Wire>(bytes: &[u8]) -> Result<T, Status> {
-        let mut r = Reader::new(bytes);
-        T::decode(&mut r).map_err(|e| e.status())
-    }
+    use crate::codec::decode_one as decode;
 
     #[test]
     fn values_have_the_type_of_their_attribute() {

@@ -317,10 +317,7 @@ impl<const MIN: u32, const MAX: u32> Wire for BoundedU32<MIN, MAX> {
 mod tests {
     use super::*;
 
-    fn decode<T: Wire>(bytes: &[u8]) -> Result<T, Status> {
-        let mut r = Reader::new(bytes);
-        T::decode(&mut r).map_err(|e| e.status())
-    }
+    use crate::codec::decode_one as decode;
 
     #[test]
     fn constructors_enforce_the_bounds() {

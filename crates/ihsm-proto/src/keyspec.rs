@@ -140,10 +140,7 @@ mod tests {
     use super::*;
     use crate::Status;
 
-    fn decode<T: Wire>(bytes: &[u8]) -> Result<T, Status> {
-        let mut r = Reader::new(bytes);
-        T::decode(&mut r).map_err(|e| e.status())
-    }
+    use crate::codec::decode_one as decode;
 
     #[test]
     fn key_specs_are_tagged_maps() {

@@ -350,10 +350,7 @@ fn is_partition_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn decode<T: Wire>(bytes: &[u8]) -> Result<T, Status> {
-        let mut r = Reader::new(bytes);
-        T::decode(&mut r).map_err(|e| e.status())
-    }
+    use crate::codec::decode_one as decode;
 
     #[test]
     fn partition_names_are_validated() {

@@ -216,13 +216,14 @@ pub(crate) fn gcm_open(
     }
     let mut buffer = SecretBytes::from_slice(ciphertext);
     let len = {
-        let in_out = buffer_mut(&mut buffer);
+        let in_out = buffer.expose_mut();
         key.gcm()?
             .open_in_place(nonce, Aad::from(aad), in_out)
             .map_err(|_| Error::VerificationFailed)?
             .len()
     };
-    Ok(truncate(buffer, len))
+    buffer.truncate(len);
+    Ok(buffer)
 }
 
 pub(crate) fn cbc_encrypt(
@@ -273,7 +274,8 @@ pub(crate) fn cbc_decrypt(
     } else {
         buffer.len()
     };
-    Ok(truncate(buffer, len))
+    buffer.truncate(len);
+    Ok(buffer)
 }
 
 /// The length without PKCS#7 padding, if the padding is valid; constant time in the
@@ -314,15 +316,6 @@ pub(crate) fn xts(key: &XtsKey, encrypt: bool, tweak: &[u8], data: &[u8]) -> Res
 fn iv128(iv: &[u8]) -> Result<FixedLength<16>> {
     let iv: [u8; 16] = iv.try_into().map_err(|_| Error::InvalidParameter)?;
     Ok(FixedLength::from(iv))
-}
-
-fn buffer_mut(buffer: &mut SecretBytes) -> &mut [u8] {
-    buffer.expose_mut()
-}
-
-fn truncate(mut buffer: SecretBytes, len: usize) -> SecretBytes {
-    buffer.truncate(len);
-    buffer
 }
 
 #[cfg(test)]

@@ -98,6 +98,13 @@ pub(crate) const fn keys_ascending(keys: &[u32]) -> bool {
 }
 
 /// `usize` to `u64`, which cannot fail on the targets Rust supports.
+/// Decodes one `T` from `bytes`, reporting only the status: the unit tests' view of a
+/// decoder.
+#[cfg(test)]
+pub(crate) fn decode_one<T: Wire>(bytes: &[u8]) -> Result<T, Status> {
+    T::decode(&mut Reader::new(bytes)).map_err(|e| e.status())
+}
+
 pub(crate) fn len_u64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }
