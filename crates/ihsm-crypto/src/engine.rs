@@ -39,6 +39,14 @@ pub struct Indicated<T> {
 }
 
 impl<T> Indicated<T> {
+    pub(crate) fn new(value: T, approved: bool, aws_lc_indicator: bool) -> Self {
+        Self {
+            value,
+            approved,
+            aws_lc_indicator,
+        }
+    }
+
     /// Keeps the indicators, transforms the value.
     pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Indicated<U> {
         Indicated {

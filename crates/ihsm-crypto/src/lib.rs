@@ -49,6 +49,7 @@ pub use services::kdf::{
 };
 pub use services::random::MAX_RANDOM_LEN;
 pub use services::rsa::{RsaSignatureScheme, MAX_OAEP_LABEL_LEN};
+pub use services::sealed::{ReplyKey, SealedParts, SEALED_REPLY_LABEL, SEALED_SECRET_LABEL};
 pub use services::signature::{SignContext, VerifyContext};
 pub use types::{AesBits, Curve, HashAlg, RsaBits};
 

@@ -9,6 +9,8 @@
 use core::fmt;
 use core::ops::Deref;
 
+use zeroize::Zeroizing;
+
 use crate::bounded::decode_items;
 use crate::codec::{Reader, Wire, Writer};
 use crate::{
@@ -40,6 +42,24 @@ impl AttributeList<Attribute> {
     /// Takes `attributes` if there are at most [`MAX_TEMPLATE_LEN`], of distinct types.
     pub fn new(attributes: impl Into<Vec<Attribute>>) -> Result<Self, BoundsError> {
         distinct(attributes.into(), Attribute::attribute_type).map(Self)
+    }
+
+    /// The template's CBOR encoding, exactly as on the wire: for the device to store a
+    /// template or bind one into a seal as associated data.
+    #[must_use]
+    pub fn to_cbor(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::with_reserved(0);
+        self.encode(&mut w);
+        w.into_bytes()
+    }
+
+    /// Decodes what [`AttributeList::to_cbor`] made, as strictly as the wire: one template,
+    /// nothing after it.
+    pub fn from_cbor(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let template = Self::decode(&mut r)?;
+        r.finish()?;
+        Ok(template)
     }
 }
 
@@ -341,6 +361,20 @@ mod tests {
     use super::*;
 
     use crate::codec::decode_one as decode;
+
+    #[test]
+    fn templates_round_trip_through_cbor_strictly() {
+        let template = Template::new([Attribute::Token(true), Attribute::Sign(false)]).unwrap();
+        let bytes = template.to_cbor();
+        assert_eq!(&bytes[..], [0x82, 0xa2, 0, 2, 1, 0xf5, 0xa2, 0, 0x19, 1, 0x0c, 1, 0xf4]);
+        assert_eq!(Template::from_cbor(&bytes), Ok(template));
+        let mut trailing = bytes.to_vec();
+        trailing.push(0);
+        assert_eq!(
+            Template::from_cbor(&trailing).map_err(|e| e.status()),
+            Err(Status::TrailingBytes)
+        );
+    }
 
     #[test]
     fn values_have_the_type_of_their_attribute() {

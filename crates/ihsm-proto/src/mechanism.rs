@@ -61,7 +61,7 @@ impl Wire for GcmTagBits {
 wire_enum! {
     /// A mechanism: the algorithm of an operation. Grouped by the high byte: `0x01` AES,
     /// `0x02` digests, `0x03` HMAC, `0x04` ECDSA, `0x05` RSA, `0x06` key agreement and
-    /// derivation, `0x07` key generation (recorded in `KeyGenMechanism`).
+    /// derivation, `0x07` key generation (recorded in `KeyGenMechanism`), `0x08` key entry.
     pub enum MechanismId: u16 {
         /// AES-GCM encryption and decryption; [`AesGcmParams`].
         AesGcm = 0x0101,
@@ -133,6 +133,10 @@ wire_enum! {
         EcKeyPairGen = 0x0704,
         /// RSA key pair generation; no parameters.
         RsaKeyPairGen = 0x0705,
+        /// Entering a secret or private key's value in plaintext through `CreateObject`:
+        /// never approved, served only by builds with test hooks (to load test vectors), and
+        /// only in a partition whose policy lists it; no parameters.
+        KeyValueImport = 0x0801,
     }
 }
 
@@ -308,6 +312,8 @@ pub enum Mechanism {
     EcKeyPairGen,
     /// [`MechanismId::RsaKeyPairGen`].
     RsaKeyPairGen,
+    /// [`MechanismId::KeyValueImport`].
+    KeyValueImport,
 }
 
 impl Mechanism {
@@ -355,6 +361,7 @@ impl Mechanism {
             Self::GenericSecretKeyGen => (Id::GenericSecretKeyGen, None),
             Self::EcKeyPairGen => (Id::EcKeyPairGen, None),
             Self::RsaKeyPairGen => (Id::RsaKeyPairGen, None),
+            Self::KeyValueImport => (Id::KeyValueImport, None),
         }
     }
 }
@@ -414,6 +421,7 @@ impl Wire for Mechanism {
             Id::GenericSecretKeyGen => map.end(r).map(|()| Self::GenericSecretKeyGen),
             Id::EcKeyPairGen => map.end(r).map(|()| Self::EcKeyPairGen),
             Id::RsaKeyPairGen => map.end(r).map(|()| Self::RsaKeyPairGen),
+            Id::KeyValueImport => map.end(r).map(|()| Self::KeyValueImport),
         }
     }
 }

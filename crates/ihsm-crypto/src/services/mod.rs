@@ -8,4 +8,5 @@ pub mod hash;
 pub mod kdf;
 pub mod random;
 pub mod rsa;
+pub mod sealed;
 pub mod signature;

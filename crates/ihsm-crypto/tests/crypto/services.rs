@@ -2,7 +2,8 @@
 //! input refused with the right error and no panic.
 
 use ihsm_crypto::{
-    AesKey, Curve, Error, GenericSecret, HashAlg, RsaBits, RsaSignatureScheme, XtsKey, GCM_IV_LEN,
+    AesKey, Curve, Error, GenericSecret, HashAlg, RsaBits, RsaSignatureScheme, SealedParts, XtsKey,
+    GCM_IV_LEN,
 };
 
 use super::fixtures::{ec_key, engine, rsa_key};
@@ -537,4 +538,62 @@ fn engine_is_send_sync_and_serves_threads_concurrently() {
             });
         }
     });
+}
+
+#[test]
+fn sealed_secrets_open_only_with_the_same_key_salt_and_aad() {
+    let engine = engine();
+    let credential = engine.generate_ec_key(Curve::P384).unwrap().value;
+    let q = credential.public_point();
+    let (sealed, client_reply) = engine
+        .seal_secret(q, &[7; 32], &[2, 1, 1], b"correct horse")
+        .unwrap();
+    assert_eq!(sealed.ephemeral_point.len(), 97);
+    let opened = engine
+        .open_sealed_secret(&credential, &sealed, &[7; 32], &[2, 1, 1])
+        .unwrap();
+    assert_eq!(opened.value.0.expose(), b"correct horse");
+    assert_eq!(opened.approved, engine.fips_mode());
+    let (_, module_reply) = opened.value;
+
+    // The reply key is shared: what the module wraps, only the sender unwraps.
+    let wrapped = engine.wrap_reply(&module_reply, &[9; 32]).unwrap();
+    assert_eq!(wrapped.approved, engine.fips_mode());
+    let unwrapped = engine.unwrap_reply(&client_reply, &wrapped.value).unwrap();
+    assert_eq!(unwrapped.value.expose(), &[9; 32]);
+    let (_, stranger) = engine.seal_secret(q, &[7; 32], &[2, 1, 1], b"x").unwrap();
+    assert_eq!(
+        engine.unwrap_reply(&stranger, &wrapped.value).err(),
+        Some(Error::VerificationFailed)
+    );
+
+    let open = |sealed: &SealedParts, salt: &[u8], aad: &[u8]| {
+        engine
+            .open_sealed_secret(&credential, sealed, salt, aad)
+            .map(|_| ())
+    };
+    assert_eq!(open(&sealed, &[8; 32], &[2, 1, 1]), Err(Error::VerificationFailed));
+    assert_eq!(open(&sealed, &[7; 32], &[2, 6, 2]), Err(Error::VerificationFailed));
+    let mut flipped = sealed.clone();
+    flipped.ciphertext[0] ^= 1;
+    assert_eq!(open(&flipped, &[7; 32], &[2, 1, 1]), Err(Error::VerificationFailed));
+    let mut off_curve = sealed.clone();
+    off_curve.ephemeral_point[40] ^= 1;
+    assert_eq!(open(&off_curve, &[7; 32], &[2, 1, 1]), Err(Error::InvalidPublicKey));
+    let other = engine.generate_ec_key(Curve::P384).unwrap().value;
+    assert_eq!(
+        engine
+            .open_sealed_secret(&other, &sealed, &[7; 32], &[2, 1, 1])
+            .map(|_| ())
+            .err(),
+        Some(Error::VerificationFailed)
+    );
+    let p256 = engine.generate_ec_key(Curve::P256).unwrap().value;
+    assert_eq!(
+        engine
+            .open_sealed_secret(&p256, &sealed, &[7; 32], &[2, 1, 1])
+            .map(|_| ())
+            .err(),
+        Some(Error::InvalidKey)
+    );
 }

@@ -1,6 +1,6 @@
 //! Authentication messages: logins, tickets and PINs.
 
-use crate::{LoginId, Role, SealedSecret, Ticket};
+use crate::{LoginId, PartitionName, Role, SealedSecret, Ticket};
 
 wire_map! {
     /// Authenticates a role on this connection with its PIN.
@@ -70,12 +70,15 @@ wire_map! {
 
 wire_map! {
     /// Sets the PIN of a role the session's role manages (the crypto officer sets the crypto
-    /// user's) and resets its failure counter.
+    /// user's; the admin sets a partition's crypto officer's) and resets its failure counter.
     pub struct SetPinRequest {
         /// The role whose PIN is set.
         0 => role: Role,
         /// The new PIN, sealed.
         1 => credential: SealedSecret,
+        /// The partition, when the admin sets an officer's PIN; absent otherwise (the
+        /// session's partition).
+        2 => partition: Option<PartitionName>,
     }
 }
 
@@ -102,10 +105,14 @@ wire_map! {
 }
 
 wire_map! {
-    /// Unlocks a role locked after too many wrong PINs (officer for the user).
+    /// Unlocks a role locked after too many wrong PINs (the officer unlocks the user, the
+    /// admin a partition's officer).
     pub struct UnlockRoleRequest {
         /// The role to unlock.
         0 => role: Role,
+        /// The partition, when the admin unlocks an officer; absent otherwise (the session's
+        /// partition).
+        1 => partition: Option<PartitionName>,
     }
 }
 

@@ -174,6 +174,7 @@ pub fn mechanism(id: MechanismId) -> Mechanism {
         M::GenericSecretKeyGen => Mechanism::GenericSecretKeyGen,
         M::EcKeyPairGen => Mechanism::EcKeyPairGen,
         M::RsaKeyPairGen => Mechanism::RsaKeyPairGen,
+        M::KeyValueImport => Mechanism::KeyValueImport,
     }
 }
 
@@ -208,6 +209,7 @@ pub fn request(op: Opcode) -> RequestBody {
         O::SetPin => SetPinRequest {
             role: Role::CryptoUser,
             credential: sealed(3),
+            partition: None,
         }
         .into(),
         O::ChangePin => ChangePinRequest {
@@ -217,7 +219,8 @@ pub fn request(op: Opcode) -> RequestBody {
         }
         .into(),
         O::UnlockRole => UnlockRoleRequest {
-            role: Role::CryptoUser,
+            role: Role::CryptoOfficer,
+            partition: Some(name("tenant-a")),
         }
         .into(),
         O::OpenSession => OpenSessionRequest { login: login() }.into(),
