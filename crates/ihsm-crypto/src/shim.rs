@@ -141,6 +141,19 @@ impl Pkey {
         usize::try_from(bits).unwrap_or(0)
     }
 
+    /// An RSA key's modulus and public exponent, big-endian without leading zeros.
+    pub(crate) fn rsa_public_components(&self) -> Result<(Vec<u8>, Vec<u8>)> {
+        // SAFETY: self.0 is a valid EVP_PKEY; get0 borrows its RSA without a new reference,
+        // and the RSA lives as long as self.
+        let rsa = unsafe { ffi::EVP_PKEY_get0_RSA(self.0.as_ptr()) };
+        if rsa.is_null() {
+            return Err(Error::InvalidKey);
+        }
+        // SAFETY: rsa is a valid RSA borrowed from self; get0 returns borrowed BIGNUMs.
+        let (n, e) = unsafe { (ffi::RSA_get0_n(rsa), ffi::RSA_get0_e(rsa)) };
+        Ok((bignum_bytes(n)?, bignum_bytes(e)?))
+    }
+
     /// True for RSA keys, false for EC keys.
     pub(crate) fn is_rsa(&self) -> bool {
         // SAFETY: self.0 is a valid EVP_PKEY.
@@ -581,4 +594,20 @@ impl Drop for AesSchedule {
     fn drop(&mut self) {
         self.wipe();
     }
+}
+
+/// A BIGNUM's big-endian bytes.
+fn bignum_bytes(bn: *const ffi::BIGNUM) -> Result<Vec<u8>> {
+    if bn.is_null() {
+        return Err(Error::InvalidKey);
+    }
+    // SAFETY: bn is a valid BIGNUM borrowed from a live key.
+    let len = usize::try_from(unsafe { ffi::BN_num_bytes(bn) }).map_err(|_| Error::Internal)?;
+    let mut out = vec![0; len];
+    // SAFETY: out has exactly BN_num_bytes(bn) bytes, which is what BN_bn2bin writes.
+    let written = unsafe { ffi::BN_bn2bin(bn, out.as_mut_ptr()) };
+    if written != len {
+        return Err(Error::Internal);
+    }
+    Ok(out)
 }

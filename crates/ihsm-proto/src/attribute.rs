@@ -366,7 +366,10 @@ mod tests {
     fn templates_round_trip_through_cbor_strictly() {
         let template = Template::new([Attribute::Token(true), Attribute::Sign(false)]).unwrap();
         let bytes = template.to_cbor();
-        assert_eq!(&bytes[..], [0x82, 0xa2, 0, 2, 1, 0xf5, 0xa2, 0, 0x19, 1, 0x0c, 1, 0xf4]);
+        assert_eq!(
+            &bytes[..],
+            [0x82, 0xa2, 0, 2, 1, 0xf5, 0xa2, 0, 0x19, 1, 0x0c, 1, 0xf4]
+        );
         assert_eq!(Template::from_cbor(&bytes), Ok(template));
         let mut trailing = bytes.to_vec();
         trailing.push(0);

@@ -1,11 +1,20 @@
 //! ihsm's test harness: shared by the test suites of every crate, never a dependency of
 //! anything that ships.
 //!
-//! Today it holds the bookkeeping of vector suites ([`VectorTally`]: run, passed and skipped
-//! counts with reasons, and the failures). The in-process device and the real-`ihsmd` runner
-//! of the scenario suite join it as those components are built. It must never be linked into
-//! a release binary.
+//! It holds the bookkeeping of vector suites ([`VectorTally`]: run, passed and skipped counts
+//! with reasons, and the failures) and a protocol [`client`] that reaches a device through
+//! any [`client::Transport`]: the in-process device now, the real `ihsmd` when it exists. It
+//! must never be linked into a release binary.
 #![forbid(unsafe_code)]
+// Test support: a failed expectation is a test failure, so panicking is the right answer.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+pub mod client;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

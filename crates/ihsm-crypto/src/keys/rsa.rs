@@ -146,6 +146,11 @@ impl RsaPublicKey {
         &self.spki
     }
 
+    /// The modulus and the public exponent, big-endian without leading zeros.
+    pub fn components(&self) -> Result<(Vec<u8>, Vec<u8>)> {
+        self.pkey.rsa_public_components()
+    }
+
     pub(crate) fn pkey(&self) -> &Pkey {
         &self.pkey
     }

@@ -96,8 +96,7 @@ impl Engine {
             return Err(Error::InvalidKey);
         }
         let z = self.ecdh(key, &sealed.ephemeral_point)?;
-        let info =
-            |label: &[u8]| [label, &sealed.ephemeral_point[..], key.public_point()].concat();
+        let info = |label: &[u8]| [label, &sealed.ephemeral_point[..], key.public_point()].concat();
         let okm = self.hkdf(
             HashAlg::Sha384,
             z.value.expose(),
@@ -115,7 +114,11 @@ impl Engine {
             && okm.aws_lc_indicator
             && secret.aws_lc_indicator
             && reply.aws_lc_indicator;
-        Ok(Indicated::new((secret.value, reply.value), approved, aws_lc))
+        Ok(Indicated::new(
+            (secret.value, reply.value),
+            approved,
+            aws_lc,
+        ))
     }
 
     /// Wraps a reply secret (AES key wrap with padding) under the reply key.

@@ -411,6 +411,15 @@ fn rsa_keys_survive_pkcs8_and_spki() {
     assert_eq!(again.bits(), RsaBits::Rsa3072);
     let public = engine().rsa_public_key(key.public_key().spki()).unwrap();
     assert_eq!(public.spki(), key.public_key().spki());
+    let (modulus, exponent) = public.components().unwrap();
+    assert_eq!(exponent, [1, 0, 1]);
+    assert_eq!(modulus.len(), 384);
+    assert!(modulus[0] & 0x80 != 0, "a 3072-bit modulus fills 384 bytes");
+    // The modulus sits inside the DER, as an INTEGER with its sign byte.
+    assert!(public
+        .spki()
+        .windows(modulus.len() + 1)
+        .any(|w| w[0] == 0 && w[1..] == modulus[..]));
     assert_eq!(
         engine().rsa_public_key(b"\x30\x00").err(),
         Some(Error::InvalidPublicKey)
@@ -572,14 +581,26 @@ fn sealed_secrets_open_only_with_the_same_key_salt_and_aad() {
             .open_sealed_secret(&credential, sealed, salt, aad)
             .map(|_| ())
     };
-    assert_eq!(open(&sealed, &[8; 32], &[2, 1, 1]), Err(Error::VerificationFailed));
-    assert_eq!(open(&sealed, &[7; 32], &[2, 6, 2]), Err(Error::VerificationFailed));
+    assert_eq!(
+        open(&sealed, &[8; 32], &[2, 1, 1]),
+        Err(Error::VerificationFailed)
+    );
+    assert_eq!(
+        open(&sealed, &[7; 32], &[2, 6, 2]),
+        Err(Error::VerificationFailed)
+    );
     let mut flipped = sealed.clone();
     flipped.ciphertext[0] ^= 1;
-    assert_eq!(open(&flipped, &[7; 32], &[2, 1, 1]), Err(Error::VerificationFailed));
+    assert_eq!(
+        open(&flipped, &[7; 32], &[2, 1, 1]),
+        Err(Error::VerificationFailed)
+    );
     let mut off_curve = sealed.clone();
     off_curve.ephemeral_point[40] ^= 1;
-    assert_eq!(open(&off_curve, &[7; 32], &[2, 1, 1]), Err(Error::InvalidPublicKey));
+    assert_eq!(
+        open(&off_curve, &[7; 32], &[2, 1, 1]),
+        Err(Error::InvalidPublicKey)
+    );
     let other = engine.generate_ec_key(Curve::P384).unwrap().value;
     assert_eq!(
         engine

@@ -1,0 +1,220 @@
+//! Authentication: logins, tickets, and the PIN of each role.
+//!
+//! A PIN check increments the role's failure counter durably before it compares, so a crash
+//! or a cut connection cannot buy a free guess; the fifth consecutive failure locks the role.
+
+use std::sync::Arc;
+
+use ihsm_proto::msgs::{
+    AttachLoginRequest, AttachLoginResponse, ChangePinRequest, ChangePinResponse,
+    IssueTicketRequest, IssueTicketResponse, LoginRequest, LoginResponse, LogoutRequest,
+    LogoutResponse, SetPinRequest, SetPinResponse, UnlockRoleRequest, UnlockRoleResponse,
+};
+use ihsm_proto::{LoginId, PartitionName, Role, Status, Ticket};
+
+use crate::cmd::device::zero_count;
+use crate::cmd::session::discard_all;
+use crate::credential::{open_sealed, Pin, PinVerifier};
+use crate::device::{Ctx, Shared};
+use crate::fault::{Fault, Outcome, Served};
+use crate::partition::Partition;
+use crate::realm::{Realm, MAX_PIN_FAILURES};
+use crate::record;
+use crate::roles::role_on_socket;
+use crate::store::Write;
+
+pub(crate) fn login(ctx: &Ctx<'_>, request: LoginRequest) -> Outcome {
+    let nonce = ctx.conn.consume_nonce(&[&request.credential.nonce])?;
+    if !role_on_socket(request.role, ctx.partition.is_none()) {
+        return Err(Status::RoleNotPermitted.into());
+    }
+    let keys = ctx.socket_keys()?;
+    let opened = open_sealed(
+        ctx.engine(),
+        keys.credential(),
+        &request.credential,
+        &nonce,
+        ctx.opcode,
+        1,
+    )?;
+    let approved = opened.approved;
+    let target = Target {
+        partition: ctx.partition.clone(),
+        role: request.role,
+    };
+    check_pin(ctx.shared, &target, &opened.into_pin())?;
+    let login = LoginId::new(ctx.shared.random_id()?).ok_or(Status::Internal)?;
+    ctx.realm()
+        .add_login(login, request.role, ctx.conn.id, ctx.realm_limits())?;
+    ctx.conn.state().logins.insert(login);
+    Ok(Served::new(LoginResponse { login }, approved))
+}
+
+pub(crate) fn logout(ctx: &Ctx<'_>, request: LogoutRequest) -> Outcome {
+    let sessions = ctx.realm().logout(request.login, ctx.conn.id)?;
+    ctx.conn.state().logins.remove(&request.login);
+    discard_all(ctx.partition.as_ref(), &sessions);
+    Ok(Served::plain(LogoutResponse {}))
+}
+
+pub(crate) fn issue_ticket(ctx: &Ctx<'_>, request: IssueTicketRequest) -> Outcome {
+    let mut bytes = [0; 32];
+    let random = ctx.engine().random(&mut bytes)?;
+    let ticket = Ticket::new(bytes);
+    let now = ctx.shared.platform.clock.now();
+    let expires = now.saturating_add(ctx.shared.config.ticket_lifetime);
+    ctx.realm()
+        .issue_ticket(request.login, ctx.conn.id, ticket.clone(), expires, now)?;
+    Ok(Served::new(IssueTicketResponse { ticket }, random.approved))
+}
+
+pub(crate) fn attach_login(ctx: &Ctx<'_>, request: AttachLoginRequest) -> Outcome {
+    let now = ctx.shared.platform.clock.now();
+    let (login, role) = ctx
+        .realm()
+        .redeem_ticket(&request.ticket, ctx.conn.id, now)?;
+    ctx.conn.state().logins.insert(login);
+    Ok(Served::plain(AttachLoginResponse { login, role }))
+}
+
+pub(crate) fn set_pin(ctx: &Ctx<'_>, request: SetPinRequest) -> Outcome {
+    let nonce = ctx.conn.consume_nonce(&[&request.credential.nonce])?;
+    let target = managed(ctx, request.role, request.partition.as_ref())?;
+    let keys = ctx.socket_keys()?;
+    let opened = open_sealed(
+        ctx.engine(),
+        keys.credential(),
+        &request.credential,
+        &nonce,
+        ctx.opcode,
+        1,
+    )?;
+    let approved = opened.approved;
+    let pin = opened.into_pin().checked()?;
+    store_pin(ctx.shared, &target, &pin)?;
+    Ok(Served::new(SetPinResponse {}, approved))
+}
+
+pub(crate) fn change_pin(ctx: &Ctx<'_>, request: ChangePinRequest) -> Outcome {
+    let nonce = ctx
+        .conn
+        .consume_nonce(&[&request.old.nonce, &request.new.nonce])?;
+    let session = ctx.session()?;
+    if request.role != session.role {
+        return Err(Status::RoleNotPermitted.into());
+    }
+    let keys = ctx.socket_keys()?;
+    let open = |sealed, field| {
+        open_sealed(
+            ctx.engine(),
+            keys.credential(),
+            sealed,
+            &nonce,
+            ctx.opcode,
+            field,
+        )
+    };
+    let old = open(&request.old, 1)?;
+    let new = open(&request.new, 2)?;
+    let approved = old.approved && new.approved;
+    let target = Target {
+        partition: ctx.partition.clone(),
+        role: session.role,
+    };
+    let new = new.into_pin().checked()?;
+    check_pin(ctx.shared, &target, &old.into_pin())?;
+    store_pin(ctx.shared, &target, &new)?;
+    Ok(Served::new(ChangePinResponse {}, approved))
+}
+
+pub(crate) fn unlock_role(ctx: &Ctx<'_>, request: UnlockRoleRequest) -> Outcome {
+    let target = managed(ctx, request.role, request.partition.as_ref())?;
+    ctx.shared.platform.store.commit(vec![Write::Put(
+        record::counter(target.name(), target.role),
+        zero_count(),
+    )])?;
+    target
+        .realm(ctx.shared)
+        .credential(target.role)
+        .set_failures(0);
+    Ok(Served::plain(UnlockRoleResponse {}))
+}
+
+/// A role in a realm.
+struct Target {
+    /// `None`: the admin realm.
+    partition: Option<Arc<Partition>>,
+    role: Role,
+}
+
+impl Target {
+    fn name(&self) -> Option<&PartitionName> {
+        self.partition.as_ref().map(|p| &p.name)
+    }
+
+    fn realm<'a>(&'a self, shared: &'a Shared) -> &'a Realm {
+        self.partition.as_ref().map_or(&shared.admin, |p| &p.realm)
+    }
+}
+
+/// The role the session's role manages: the officer manages its partition's user, the admin
+/// every partition's officer (named in the request).
+fn managed(ctx: &Ctx<'_>, role: Role, partition: Option<&PartitionName>) -> Result<Target, Fault> {
+    let session = ctx.session()?;
+    match (session.role, role, partition) {
+        (Role::CryptoOfficer, Role::CryptoUser, None) => Ok(Target {
+            partition: ctx.partition.clone(),
+            role,
+        }),
+        (Role::Admin, Role::CryptoOfficer, Some(name)) => Ok(Target {
+            partition: Some(ctx.shared.partition(name)?),
+            role,
+        }),
+        _ => Err(Status::RoleNotPermitted.into()),
+    }
+}
+
+/// Checks `pin` against the role's verifier, counting the attempt durably first.
+///
+/// A role with no PIN yet answers `PinIncorrect`, as a wrong PIN does: a status never tells
+/// whether a role exists. A locked role answers `PinLocked` without comparing. Concurrent
+/// attempts each get their own count from the store, and an attempt counted past the limit
+/// is refused before comparing, so at most five wrong PINs are ever compared before an unlock.
+fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
+    let slot = target.realm(shared).credential(target.role);
+    let verifier = slot.verifier().ok_or(Status::PinIncorrect)?;
+    if slot.locked() {
+        return Err(Status::PinLocked.into());
+    }
+    let counter = record::counter(target.name(), target.role);
+    let failures = shared.platform.store.increment(&counter)?;
+    slot.set_failures(failures);
+    if failures > MAX_PIN_FAILURES {
+        return Err(Status::PinLocked.into());
+    }
+    if !verifier.matches(&shared.engine, pin)? {
+        return Err(Status::PinIncorrect.into());
+    }
+    shared
+        .platform
+        .store
+        .commit(vec![Write::Put(counter, zero_count())])?;
+    slot.set_failures(0);
+    Ok(())
+}
+
+/// Sets a role's PIN and clears its failure counter, durably first.
+fn store_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
+    let verifier = PinVerifier::new(&shared.engine, pin, shared.config.pin_iterations)?;
+    shared.platform.store.commit(vec![
+        Write::Put(
+            record::credential(target.name(), target.role),
+            verifier.to_bytes(),
+        ),
+        Write::Put(record::counter(target.name(), target.role), zero_count()),
+    ])?;
+    let slot = target.realm(shared).credential(target.role);
+    slot.set_verifier(Some(verifier));
+    slot.set_failures(0);
+    Ok(())
+}

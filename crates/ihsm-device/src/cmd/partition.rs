@@ -1,0 +1,257 @@
+//! Partition commands: create, list and delete (admin); policy and zeroization (officer).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, PoisonError};
+
+use ihsm_crypto::{AesKey, Curve, HashAlg};
+use ihsm_proto::msgs::{
+    CreatePartitionRequest, CreatePartitionResponse, DeletePartitionRequest,
+    DeletePartitionResponse, GetPartitionPolicyResponse, ListPartitionsResponse, PartitionInfo,
+    SetPartitionPolicyRequest, SetPartitionPolicyResponse, ZeroizePartitionResponse,
+};
+use ihsm_proto::{List, PartitionName, Role, SecretBytes, Status, MAX_PARTITIONS};
+
+use crate::cmd::device::zero_count;
+use crate::credential::{open_sealed, PinVerifier};
+use crate::device::{Ctx, Shared};
+use crate::fault::{Fault, Outcome, Served};
+use crate::partition::{Partition, PartitionKeys};
+use crate::record;
+use crate::store::{Table, Write};
+
+/// The length of a partition owner's backup secret.
+pub const BACKUP_SECRET_LEN: usize = 32;
+/// The HKDF salt of the masking key.
+const MASKING_KEY_SALT: &[u8] = b"ihsm masking key v1";
+
+pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome {
+    let mut bound = vec![&request.officer_credential.nonce];
+    if let Some(backup) = &request.backup_secret {
+        bound.push(&backup.nonce);
+    }
+    let nonce = ctx.conn.consume_nonce(&bound)?;
+    let _claim = Claim::new(ctx.shared, &request.name)?;
+    let engine = ctx.engine();
+    let keys = ctx.shared.device_keys()?;
+    let open =
+        |sealed, field| open_sealed(engine, &keys.credential, sealed, &nonce, ctx.opcode, field);
+    let officer = open(&request.officer_credential, 2)?;
+    let mut approved = officer.approved;
+    let backup = match &request.backup_secret {
+        Some(sealed) => {
+            let opened = open(sealed, 3)?;
+            approved &= opened.approved;
+            if opened.secret.len() != BACKUP_SECRET_LEN {
+                return Err(Status::CredentialInvalid.into());
+            }
+            opened.secret
+        }
+        None => {
+            let mut secret = vec![0; BACKUP_SECRET_LEN];
+            let random = engine.random(&mut secret);
+            let secret = ihsm_crypto::SecretBytes::new(secret);
+            approved &= random?.approved;
+            secret
+        }
+    };
+    let wrapped_backup_secret = match request.backup_secret {
+        Some(_) => None,
+        None => {
+            let wrapped = engine.wrap_reply(&officer.reply, backup.expose())?;
+            approved &= wrapped.approved;
+            Some(SecretBytes::new(wrapped.value).map_err(|_| Status::Internal)?)
+        }
+    };
+    let pin = officer.into_pin().checked()?;
+    let masking = engine.hkdf(
+        HashAlg::Sha384,
+        backup.expose(),
+        MASKING_KEY_SALT,
+        request.name.as_str().as_bytes(),
+        32,
+    )?;
+    approved &= masking.approved;
+    let mut generate = || -> Result<_, Fault> {
+        let key = engine.generate_ec_key(Curve::P384)?;
+        approved &= key.approved;
+        Ok(key.value)
+    };
+    let partition_keys = PartitionKeys {
+        attestation: generate()?,
+        credential: generate()?,
+        import: generate()?,
+        masking: AesKey::from_bytes(masking.value.expose())?,
+    };
+    let verifier = PinVerifier::new(engine, &pin, ctx.shared.config.pin_iterations)?;
+    let partition = Partition::new(
+        request.name.clone(),
+        partition_keys,
+        request.quotas,
+        BTreeSet::new(),
+        None,
+    );
+    let record = partition.record().encode().ok_or(Status::Internal)?;
+    ctx.shared.platform.store.commit(vec![
+        Write::Put(record::partition(&request.name), record),
+        Write::Put(
+            record::credential(Some(&request.name), Role::CryptoOfficer),
+            verifier.to_bytes(),
+        ),
+        Write::Put(
+            record::counter(Some(&request.name), Role::CryptoOfficer),
+            zero_count(),
+        ),
+    ])?;
+    partition
+        .realm
+        .credential(Role::CryptoOfficer)
+        .set_verifier(Some(verifier));
+    ctx.shared
+        .partitions
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(request.name, Arc::new(partition));
+    Ok(Served::new(
+        CreatePartitionResponse {
+            wrapped_backup_secret,
+        },
+        approved,
+    ))
+}
+
+pub(crate) fn list(ctx: &Ctx<'_>) -> Outcome {
+    let partitions: Vec<_> = ctx
+        .shared
+        .partitions
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .map(|partition| PartitionInfo {
+            name: partition.name.clone(),
+            quotas: partition.read().quotas.clone(),
+            object_count: partition.token_objects(),
+        })
+        .collect();
+    let partitions = List::new(partitions).map_err(|_| Status::Internal)?;
+    Ok(Served::plain(ListPartitionsResponse { partitions }))
+}
+
+pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome {
+    let partition = ctx.shared.partition(&request.name)?;
+    let prefix = record::realm_prefix(Some(&request.name));
+    ctx.shared.platform.store.commit(vec![
+        Write::Delete(record::partition(&request.name)),
+        Write::DeletePrefix(Table::Object, prefix.clone()),
+        Write::DeletePrefix(Table::Tombstone, prefix.clone()),
+        Write::DeletePrefix(Table::Credential, prefix.clone()),
+        Write::DeletePrefix(Table::Counter, prefix),
+    ])?;
+    ctx.shared
+        .partitions
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&request.name);
+    for session in partition.realm.end_all() {
+        session.close();
+    }
+    partition.write().objects.clear();
+    Ok(Served::plain(DeletePartitionResponse {}))
+}
+
+pub(crate) fn policy(ctx: &Ctx<'_>) -> Outcome {
+    let policy: Vec<_> = ctx.partition()?.read().policy.iter().copied().collect();
+    let allow_non_approved = List::new(policy).map_err(|_| Status::Internal)?;
+    Ok(Served::plain(GetPartitionPolicyResponse {
+        allow_non_approved,
+    }))
+}
+
+pub(crate) fn set_policy(ctx: &Ctx<'_>, request: SetPartitionPolicyRequest) -> Outcome {
+    let partition = ctx.partition()?;
+    let policy: BTreeSet<_> = request.allow_non_approved.iter().copied().collect();
+    let mut record = partition.record();
+    record.policy = policy.iter().copied().collect();
+    let record = record.encode().ok_or(Status::Internal)?;
+    ctx.shared
+        .platform
+        .store
+        .commit(vec![Write::Put(record::partition(&partition.name), record)])?;
+    partition.write().policy = policy;
+    Ok(Served::plain(SetPartitionPolicyResponse {}))
+}
+
+/// Destroys every object of the partition, leaving a tombstone for every key so that its
+/// masked blobs are refused from now on; active operations end.
+pub(crate) fn zeroize(ctx: &Ctx<'_>) -> Outcome {
+    let partition = ctx.partition()?;
+    let key_ids: BTreeSet<_> = partition
+        .read()
+        .objects
+        .values()
+        .filter_map(|object| object.key.as_ref().map(|key| key.id))
+        .collect();
+    let mut writes = vec![Write::DeletePrefix(
+        Table::Object,
+        record::realm_prefix(Some(&partition.name)),
+    )];
+    for id in &key_ids {
+        writes.push(Write::Put(
+            record::tombstone(&partition.name, id),
+            zeroize::Zeroizing::new(Vec::new()),
+        ));
+    }
+    ctx.shared.platform.store.commit(writes)?;
+    for session in partition.realm.sessions() {
+        session.encrypt.cancel();
+        session.decrypt.cancel();
+        session.sign.cancel();
+        session.verify.cancel();
+        *session.search() = None;
+    }
+    let mut state = partition.write();
+    state.objects.clear();
+    state.tombstones.extend(key_ids);
+    drop(state);
+    partition.adjust_data(u64::MAX, 0)?;
+    Ok(Served::plain(ZeroizePartitionResponse {}))
+}
+
+/// A partition name claimed while it is being created.
+struct Claim<'a> {
+    shared: &'a Shared,
+    name: PartitionName,
+}
+
+impl<'a> Claim<'a> {
+    fn new(shared: &'a Shared, name: &PartitionName) -> Result<Self, Fault> {
+        let partitions = shared
+            .partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut pending = shared
+            .pending_partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if partitions.contains_key(name) || pending.contains(name) {
+            return Err(Status::PartitionExists.into());
+        }
+        if partitions.len().saturating_add(pending.len()) >= MAX_PARTITIONS {
+            return Err(Status::QuotaExceeded.into());
+        }
+        pending.insert(name.clone());
+        Ok(Self {
+            shared,
+            name: name.clone(),
+        })
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .pending_partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.name);
+    }
+}

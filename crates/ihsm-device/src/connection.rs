@@ -1,0 +1,90 @@
+//! A client connection as the device sees it: which socket it came through, its nonce and
+//! the logins it holds.
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, MutexGuard, PoisonError, Weak};
+
+use ihsm_proto::{LoginId, Nonce, PartitionName, Status};
+
+use crate::device::Shared;
+use crate::fault::Fault;
+
+/// The socket a connection came through: it decides which credential key `GetCredentialKey`
+/// returns and which partition every handle, name and blob is resolved in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Socket {
+    /// The admin socket.
+    Admin,
+    /// A partition's socket.
+    Partition(PartitionName),
+}
+
+/// One client connection. The daemon makes one per accepted socket connection with
+/// [`Device::connect`](crate::Device::connect) and drops it when the socket closes: every login
+/// no other connection holds then ends, with its sessions and their session objects.
+pub struct Connection {
+    pub(crate) id: u64,
+    pub(crate) socket: Socket,
+    state: Mutex<ConnectionState>,
+    device: Weak<Shared>,
+}
+
+#[derive(Default)]
+pub(crate) struct ConnectionState {
+    /// The nonce of the last `GetCredentialKey`, until a request consumes it.
+    nonce: Option<[u8; 32]>,
+    /// The logins this connection holds.
+    pub(crate) logins: BTreeSet<LoginId>,
+}
+
+impl Connection {
+    pub(crate) fn new(id: u64, socket: Socket, device: Weak<Shared>) -> Self {
+        Self {
+            id,
+            socket,
+            state: Mutex::new(ConnectionState::default()),
+            device,
+        }
+    }
+
+    /// The socket this connection came through.
+    #[must_use]
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, ConnectionState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_nonce(&self, nonce: [u8; 32]) {
+        self.state().nonce = Some(nonce);
+    }
+
+    /// Consumes the connection's nonce if every sealed secret of the request is bound to it.
+    /// A secret bound to another nonce is a replay or a mix-up: `NonceStale`, and the current
+    /// nonce stays, as no secret was opened.
+    pub(crate) fn consume_nonce(&self, bound_to: &[&Nonce]) -> Result<[u8; 32], Fault> {
+        let mut state = self.state();
+        match state.nonce {
+            Some(current) if bound_to.iter().all(|nonce| nonce.0 == current) => {
+                state.nonce = None;
+                Ok(current)
+            }
+            _ => Err(Status::NonceStale.into()),
+        }
+    }
+
+    pub(crate) fn holds(&self, login: LoginId) -> bool {
+        self.state().logins.contains(&login)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(device) = self.device.upgrade() {
+            let logins = core::mem::take(&mut self.state().logins);
+            device.disconnect(self, logins);
+        }
+    }
+}

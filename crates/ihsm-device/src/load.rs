@@ -1,0 +1,115 @@
+//! Power-on: rebuilding the device's state from the store's records.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+
+use ihsm_crypto::AesKey;
+use ihsm_proto::{Handle, PartitionName, Role};
+use zeroize::Zeroizing;
+
+use crate::credential::PinVerifier;
+use crate::device::Shared;
+use crate::fault::{Fault, HardError};
+use crate::object::Object;
+use crate::partition::{Partition, PartitionKeys};
+use crate::record::{split_realm_key, ObjectRecord, PartitionRecord};
+use crate::store::{RecordKey, Table};
+
+/// Restores partitions, credentials, counters, objects and tombstones. A record that does
+/// not parse, or that names a partition that does not exist, is an integrity failure: the
+/// device latches its error state rather than run on state it cannot trust.
+pub(crate) fn restore(
+    shared: &Shared,
+    records: Vec<(RecordKey, Zeroizing<Vec<u8>>)>,
+) -> Result<(), Fault> {
+    let corrupt = Fault::Hard(HardError::Integrity);
+    let engine = &shared.engine;
+    let mut partitions = BTreeMap::new();
+    for (key, value) in records.iter().filter(|(k, _)| k.table == Table::Partition) {
+        let name = core::str::from_utf8(&key.key)
+            .ok()
+            .and_then(|name| PartitionName::new(name).ok())
+            .ok_or(corrupt)?;
+        let record = PartitionRecord::decode(value).ok_or(corrupt)?;
+        let ec = |der: &[u8]| engine.ec_private_key_from_pkcs8(der).map_err(|_| corrupt);
+        let keys = PartitionKeys {
+            attestation: ec(&record.attestation_pkcs8)?,
+            credential: ec(&record.credential_pkcs8)?,
+            import: ec(&record.import_pkcs8)?,
+            masking: AesKey::from_bytes(&record.masking_key).map_err(|_| corrupt)?,
+        };
+        let rsa_import = match &record.rsa_import_pkcs8 {
+            Some(der) => Some(
+                engine
+                    .rsa_private_key_from_pkcs8(der)
+                    .map_err(|_| corrupt)?,
+            ),
+            None => None,
+        };
+        let policy = record.policy.iter().copied().collect();
+        let partition = Partition::new(name.clone(), keys, record.quotas, policy, rsa_import);
+        partitions.insert(name, Arc::new(partition));
+    }
+    for (key, value) in &records {
+        match key.table {
+            Table::Partition | Table::Device => {}
+            Table::Credential | Table::Counter => {
+                let (partition, role) = realm_role(&key.key, &partitions).ok_or(corrupt)?;
+                let realm = partition.map_or(&shared.admin, |p| &p.realm);
+                let slot = realm.credential(role);
+                if key.table == Table::Credential {
+                    slot.set_verifier(Some(PinVerifier::from_bytes(value).ok_or(corrupt)?));
+                } else {
+                    let count = <[u8; 4]>::try_from(value.as_slice()).map_err(|_| corrupt)?;
+                    slot.set_failures(u32::from_be_bytes(count));
+                }
+            }
+            Table::Object => {
+                let (name, rest) = split_realm_key(&key.key).ok_or(corrupt)?;
+                let partition = partitions.get(&name).ok_or(corrupt)?;
+                let record = ObjectRecord::decode(value).ok_or(corrupt)?;
+                let handle = <[u8; 8]>::try_from(rest)
+                    .ok()
+                    .and_then(|bytes| Handle::new(u64::from_be_bytes(bytes)))
+                    .ok_or(corrupt)?;
+                if record.handle != handle {
+                    return Err(corrupt);
+                }
+                let object = Object::from_record(engine, record).ok_or(corrupt)?;
+                partition.restore_object(object)?;
+            }
+            Table::Tombstone => {
+                let (name, rest) = split_realm_key(&key.key).ok_or(corrupt)?;
+                let partition = partitions.get(&name).ok_or(corrupt)?;
+                let id = <[u8; 16]>::try_from(rest).map_err(|_| corrupt)?;
+                partition.write().tombstones.insert(id);
+            }
+        }
+    }
+    let initialized = shared.admin.credential(Role::Admin).verifier().is_some();
+    shared.initialized.store(initialized, Ordering::Release);
+    *shared
+        .partitions
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = partitions;
+    Ok(())
+}
+
+/// The realm (`None`: admin) and role of a credential or counter key.
+fn realm_role<'a>(
+    key: &[u8],
+    partitions: &'a BTreeMap<PartitionName, Arc<Partition>>,
+) -> Option<(Option<&'a Arc<Partition>>, Role)> {
+    if let [0, role] = key {
+        let role = Role::try_from(*role).ok()?;
+        return (role == Role::Admin).then_some((None, role));
+    }
+    let (name, rest) = split_realm_key(key)?;
+    let [role] = rest else { return None };
+    let role = Role::try_from(*role).ok()?;
+    if role == Role::Admin {
+        return None;
+    }
+    Some((Some(partitions.get(&name)?), role))
+}

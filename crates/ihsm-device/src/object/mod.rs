@@ -1,0 +1,164 @@
+//! Objects: keys, public keys, certificates and data objects, with their attributes.
+//!
+//! An object's attributes live in one map by type, exactly as `GetAttributes` reads them and
+//! `FindObjects` matches them; the secret part of a key never does (it lives in [`Key`]).
+//! Objects are immutable: a change makes a new object that shares the same [`Key`], so an
+//! operation holding an object never sees it change, and no lock is held while it runs.
+
+mod attributes;
+mod key;
+mod search;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ihsm_proto::{Attribute, AttributeType, Handle, KeyType, LoginId, ObjectClass, SessionId};
+
+pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, wire_curve, Origin};
+pub(crate) use key::{Key, KeyId, KeyMaterial};
+pub(crate) use search::Search;
+
+/// Whose session a session object belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SessionOwner {
+    pub(crate) login: LoginId,
+    pub(crate) session: SessionId,
+}
+
+pub(crate) struct Object {
+    pub(crate) handle: Handle,
+    pub(crate) class: ObjectClass,
+    pub(crate) attributes: BTreeMap<AttributeType, Attribute>,
+    /// The key, for key objects.
+    pub(crate) key: Option<Arc<Key>>,
+    /// `None` for a token (persistent) object.
+    pub(crate) owner: Option<SessionOwner>,
+}
+
+impl Object {
+    pub(crate) fn attribute(&self, ty: AttributeType) -> Option<&Attribute> {
+        self.attributes.get(&ty)
+    }
+
+    /// A boolean attribute; absent reads as false.
+    pub(crate) fn flag(&self, ty: AttributeType) -> bool {
+        matches!(
+            self.attributes.get(&ty),
+            Some(
+                Attribute::Token(true)
+                    | Attribute::Private(true)
+                    | Attribute::Modifiable(true)
+                    | Attribute::Copyable(true)
+                    | Attribute::Destroyable(true)
+                    | Attribute::Local(true)
+                    | Attribute::Derive(true)
+                    | Attribute::Sensitive(true)
+                    | Attribute::Extractable(true)
+                    | Attribute::AlwaysSensitive(true)
+                    | Attribute::NeverExtractable(true)
+                    | Attribute::Encrypt(true)
+                    | Attribute::Decrypt(true)
+                    | Attribute::Sign(true)
+                    | Attribute::Verify(true)
+                    | Attribute::Wrap(true)
+                    | Attribute::Unwrap(true)
+            )
+        )
+    }
+
+    pub(crate) fn is_token(&self) -> bool {
+        self.owner.is_none()
+    }
+
+    pub(crate) fn key_type(&self) -> Option<KeyType> {
+        match self.attributes.get(&AttributeType::KeyType) {
+            Some(Attribute::KeyType(ty)) => Some(*ty),
+            _ => None,
+        }
+    }
+
+    /// The bytes a data object's value counts against the partition's data quota.
+    pub(crate) fn data_bytes(&self) -> u64 {
+        match (self.class, self.attributes.get(&AttributeType::Value)) {
+            (ObjectClass::Data, Some(Attribute::Value(value))) => {
+                u64::try_from(value.len()).unwrap_or(u64::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether a session of `login` may see the object: token objects are visible to every
+    /// login of the partition, session objects to the sessions of their login.
+    pub(crate) fn visible_to(&self, login: LoginId) -> bool {
+        self.owner.is_none_or(|owner| owner.login == login)
+    }
+
+    /// Whether the object matches every attribute of a search template.
+    pub(crate) fn matches(&self, template: &[Attribute]) -> bool {
+        template
+            .iter()
+            .all(|wanted| self.attributes.get(&wanted.attribute_type()) == Some(wanted))
+    }
+}
+
+impl Object {
+    /// The object's persistent record.
+    pub(crate) fn to_record(&self) -> Result<crate::record::ObjectRecord, crate::fault::Fault> {
+        let attributes =
+            ihsm_proto::Template::new(self.attributes.values().cloned().collect::<Vec<_>>())
+                .map_err(|_| ihsm_proto::Status::Internal)?;
+        Ok(crate::record::ObjectRecord {
+            handle: self.handle,
+            attributes,
+            key: self.key.as_ref().map(|key| crate::record::KeyRecord {
+                id: key.id,
+                kdf_input_only: key.kdf_input_only,
+                material: key.material.to_bytes(),
+            }),
+        })
+    }
+
+    /// An object from its persistent record; `None` if the record is inconsistent.
+    pub(crate) fn from_record(
+        engine: &ihsm_crypto::Engine,
+        record: crate::record::ObjectRecord,
+    ) -> Option<Self> {
+        let attributes: BTreeMap<_, _> = record
+            .attributes
+            .into_vec()
+            .into_iter()
+            .map(|a| (a.attribute_type(), a))
+            .collect();
+        let class = match attributes.get(&AttributeType::Class) {
+            Some(Attribute::Class(class)) => *class,
+            _ => return None,
+        };
+        let key = match record.key {
+            Some(key) => {
+                let key_type = match attributes.get(&AttributeType::KeyType) {
+                    Some(Attribute::KeyType(ty)) => *ty,
+                    _ => return None,
+                };
+                let curve = match attributes.get(&AttributeType::EcCurve) {
+                    Some(Attribute::EcCurve(curve)) => Some(attributes::engine_curve(*curve)),
+                    _ => None,
+                };
+                let material =
+                    KeyMaterial::parse(engine, class, key_type, curve, &key.material).ok()?;
+                Some(Arc::new(Key {
+                    id: key.id,
+                    material,
+                    kdf_input_only: key.kdf_input_only,
+                }))
+            }
+            None => None,
+        };
+        Some(Self {
+            handle: record.handle,
+            class,
+            attributes,
+            key,
+            owner: None,
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Multi-part operations held by a session between `Init` and `Final`.
+
+use std::sync::Arc;
+
+use ihsm_crypto::{HmacContext, SignContext, VerifyContext};
+use zeroize::Zeroizing;
+
+use crate::object::Key;
+
+/// An encryption or decryption in progress.
+pub(crate) struct CipherOperation {
+    pub(crate) key: Arc<Key>,
+    pub(crate) mode: CipherMode,
+    /// Input held back until enough arrives (a partial block, the last block of a padded
+    /// decryption) or until `Final` (modes that need the whole message).
+    pub(crate) pending: Zeroizing<Vec<u8>>,
+    /// Bytes of output produced so far, bounded by the 1 MiB data limit for buffered modes.
+    pub(crate) approved: bool,
+}
+
+/// The cipher mode of a [`CipherOperation`].
+pub(crate) enum CipherMode {
+    /// AES-GCM: buffered until `Final` (the tag covers the whole message, and a decryption
+    /// releases nothing before the tag verifies).
+    Gcm {
+        aad: Vec<u8>,
+        /// The IV of a decryption (an encryption's IV is made at `Final`).
+        iv: Option<[u8; 12]>,
+    },
+    /// AES-CBC: whole blocks flow through; the IV chains from the last ciphertext block.
+    Cbc { iv: [u8; 16], padded: bool },
+    /// AES-XTS: one data unit, buffered until `Final`.
+    Xts { tweak: [u8; 16] },
+    /// AES key wrap (KW or KWP): buffered until `Final`.
+    KeyWrap { padded: bool },
+}
+
+pub(crate) type EncryptOperation = CipherOperation;
+pub(crate) type DecryptOperation = CipherOperation;
+
+/// A signature or MAC in progress.
+pub(crate) enum SignOperation {
+    /// ECDSA, RSA PKCS#1 v1.5 or PSS over the message.
+    Signature(SignContext),
+    /// HMAC.
+    Hmac(HmacContext),
+}
+
+/// A verification in progress.
+pub(crate) enum VerifyOperation {
+    /// ECDSA, RSA PKCS#1 v1.5 or PSS over the message.
+    Signature(VerifyContext),
+    /// HMAC, compared in constant time at `Final`.
+    Hmac(HmacContext),
+}

@@ -1,0 +1,262 @@
+//! The records the device persists, and their keys: CBOR arrays with a version first, made
+//! and read only here. The store seals them; this module only lays them out.
+
+use minicbor::data::Type;
+use minicbor::{Decoder, Encoder};
+use zeroize::Zeroizing;
+
+use ihsm_proto::{Handle, MechanismId, PartitionName, Quotas, Role, Template};
+
+use crate::store::{RecordKey, Table};
+
+const VERSION: u8 = 1;
+
+/// The admin credential's record key.
+pub(crate) fn admin_credential() -> RecordKey {
+    RecordKey::new(Table::Credential, realm_role(None, Role::Admin))
+}
+
+/// A role's credential record key in a realm (`None`: the admin realm).
+pub(crate) fn credential(partition: Option<&PartitionName>, role: Role) -> RecordKey {
+    RecordKey::new(Table::Credential, realm_role(partition, role))
+}
+
+/// A role's failure counter record key.
+pub(crate) fn counter(partition: Option<&PartitionName>, role: Role) -> RecordKey {
+    RecordKey::new(Table::Counter, realm_role(partition, role))
+}
+
+/// A realm's prefix: `0x00` for the admin realm, `0x01 || name || 0x00` for a partition.
+pub(crate) fn realm_prefix(partition: Option<&PartitionName>) -> Vec<u8> {
+    match partition {
+        None => vec![0],
+        Some(name) => [&[1][..], name.as_str().as_bytes(), &[0]].concat(),
+    }
+}
+
+fn realm_role(partition: Option<&PartitionName>, role: Role) -> Vec<u8> {
+    let mut key = realm_prefix(partition);
+    key.push(u8::from(role));
+    key
+}
+
+pub(crate) fn partition(name: &PartitionName) -> RecordKey {
+    RecordKey::new(Table::Partition, name.as_str().as_bytes())
+}
+
+pub(crate) fn object(name: &PartitionName, handle: Handle) -> RecordKey {
+    let mut key = realm_prefix(Some(name));
+    key.extend_from_slice(&handle.get().to_be_bytes());
+    RecordKey::new(Table::Object, key)
+}
+
+pub(crate) fn tombstone(name: &PartitionName, key_id: &[u8; 16]) -> RecordKey {
+    let mut key = realm_prefix(Some(name));
+    key.extend_from_slice(key_id);
+    RecordKey::new(Table::Tombstone, key)
+}
+
+/// The partition name and the rest of a key under a partition's prefix.
+pub(crate) fn split_realm_key(key: &[u8]) -> Option<(PartitionName, &[u8])> {
+    let rest = key.strip_prefix(&[1])?;
+    let end = rest.iter().position(|b| *b == 0)?;
+    let (name, rest) = rest.split_at(end);
+    let name = PartitionName::new(core::str::from_utf8(name).ok()?).ok()?;
+    Some((name, rest.get(1..)?))
+}
+
+/// A partition: its quotas, policy and keys.
+pub(crate) struct PartitionRecord {
+    pub(crate) quotas: Quotas,
+    pub(crate) policy: Vec<MechanismId>,
+    pub(crate) attestation_pkcs8: Zeroizing<Vec<u8>>,
+    pub(crate) credential_pkcs8: Zeroizing<Vec<u8>>,
+    pub(crate) import_pkcs8: Zeroizing<Vec<u8>>,
+    pub(crate) masking_key: Zeroizing<Vec<u8>>,
+    pub(crate) rsa_import_pkcs8: Option<Zeroizing<Vec<u8>>>,
+}
+
+/// An object: its attributes and, for a key, its identity and material.
+pub(crate) struct ObjectRecord {
+    pub(crate) handle: Handle,
+    pub(crate) attributes: Template,
+    pub(crate) key: Option<KeyRecord>,
+}
+
+pub(crate) struct KeyRecord {
+    pub(crate) id: [u8; 16],
+    pub(crate) kdf_input_only: bool,
+    pub(crate) material: Zeroizing<Vec<u8>>,
+}
+
+/// Room enough that the buffer never grows (growing would leave copies of secrets behind).
+fn buffer(secret_len: usize) -> Vec<u8> {
+    Vec::with_capacity(secret_len + 4096)
+}
+
+impl PartitionRecord {
+    pub(crate) fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        let secrets = self.attestation_pkcs8.len()
+            + self.credential_pkcs8.len()
+            + self.import_pkcs8.len()
+            + self.masking_key.len()
+            + self.rsa_import_pkcs8.as_ref().map_or(0, |k| k.len());
+        let mut e = Encoder::new(buffer(secrets));
+        e.array(8).ok()?.u8(VERSION).ok()?;
+        e.array(4)
+            .ok()?
+            .u32(self.quotas.max_objects)
+            .ok()?
+            .u32(self.quotas.max_sessions)
+            .ok()?
+            .u32(self.quotas.max_logins)
+            .ok()?
+            .u32(self.quotas.max_data_object_bytes)
+            .ok()?;
+        e.array(u64::try_from(self.policy.len()).ok()?).ok()?;
+        for mechanism in &self.policy {
+            e.u16(u16::from(*mechanism)).ok()?;
+        }
+        e.bytes(&self.attestation_pkcs8).ok()?;
+        e.bytes(&self.credential_pkcs8).ok()?;
+        e.bytes(&self.import_pkcs8).ok()?;
+        e.bytes(&self.masking_key).ok()?;
+        match &self.rsa_import_pkcs8 {
+            Some(key) => e.bytes(key).ok()?,
+            None => e.null().ok()?,
+        };
+        Some(Zeroizing::new(e.into_writer()))
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut d = Decoder::new(bytes);
+        expect_array(&mut d, 8)?;
+        (d.u8().ok()? == VERSION).then_some(())?;
+        expect_array(&mut d, 4)?;
+        let quotas = Quotas {
+            max_objects: d.u32().ok()?,
+            max_sessions: d.u32().ok()?,
+            max_logins: d.u32().ok()?,
+            max_data_object_bytes: d.u32().ok()?,
+        };
+        let count = d.array().ok()??;
+        let mut policy = Vec::new();
+        for _ in 0..count.min(ihsm_proto::MAX_POLICY_MECHANISMS as u64 + 1) {
+            policy.push(MechanismId::try_from(d.u16().ok()?).ok()?);
+        }
+        let secret = |d: &mut Decoder<'_>| d.bytes().ok().map(|b| Zeroizing::new(b.to_vec()));
+        let record = Self {
+            quotas,
+            policy,
+            attestation_pkcs8: secret(&mut d)?,
+            credential_pkcs8: secret(&mut d)?,
+            import_pkcs8: secret(&mut d)?,
+            masking_key: secret(&mut d)?,
+            rsa_import_pkcs8: if d.datatype().ok()? == Type::Null {
+                d.null().ok()?;
+                None
+            } else {
+                Some(secret(&mut d)?)
+            },
+        };
+        (d.position() == bytes.len()).then_some(record)
+    }
+}
+
+impl ObjectRecord {
+    pub(crate) fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        let attributes = self.attributes.to_cbor();
+        let secret = self.key.as_ref().map_or(0, |k| k.material.len());
+        let mut e = Encoder::new(buffer(secret + attributes.len()));
+        e.array(4)
+            .ok()?
+            .u8(VERSION)
+            .ok()?
+            .u64(self.handle.get())
+            .ok()?;
+        e.bytes(&attributes).ok()?;
+        match &self.key {
+            Some(key) => {
+                e.array(3)
+                    .ok()?
+                    .bytes(&key.id)
+                    .ok()?
+                    .bool(key.kdf_input_only)
+                    .ok()?
+                    .bytes(&key.material)
+                    .ok()?;
+            }
+            None => {
+                e.null().ok()?;
+            }
+        }
+        Some(Zeroizing::new(e.into_writer()))
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut d = Decoder::new(bytes);
+        expect_array(&mut d, 4)?;
+        (d.u8().ok()? == VERSION).then_some(())?;
+        let handle = Handle::new(d.u64().ok()?)?;
+        let attributes = Template::from_cbor(d.bytes().ok()?).ok()?;
+        let key = if d.datatype().ok()? == Type::Null {
+            d.null().ok()?;
+            None
+        } else {
+            expect_array(&mut d, 3)?;
+            Some(KeyRecord {
+                id: d.bytes().ok()?.try_into().ok()?,
+                kdf_input_only: d.bool().ok()?,
+                material: Zeroizing::new(d.bytes().ok()?.to_vec()),
+            })
+        };
+        (d.position() == bytes.len()).then_some(Self {
+            handle,
+            attributes,
+            key,
+        })
+    }
+}
+
+fn expect_array(d: &mut Decoder<'_>, len: u64) -> Option<()> {
+    (d.array().ok()? == Some(len)).then_some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ihsm_proto::Attribute;
+
+    #[test]
+    fn object_records_round_trip_and_refuse_trailing_bytes() {
+        let record = ObjectRecord {
+            handle: Handle::new(42).unwrap(),
+            attributes: Template::new([Attribute::Token(true)]).unwrap(),
+            key: Some(KeyRecord {
+                id: [3; 16],
+                kdf_input_only: true,
+                material: Zeroizing::new(vec![9; 32]),
+            }),
+        };
+        let bytes = record.encode().unwrap();
+        let back = ObjectRecord::decode(&bytes).unwrap();
+        assert_eq!(back.handle, record.handle);
+        assert_eq!(back.attributes, record.attributes);
+        let key = back.key.unwrap();
+        assert_eq!((key.id, key.kdf_input_only), ([3; 16], true));
+        assert_eq!(*key.material, vec![9; 32]);
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert!(ObjectRecord::decode(&longer).is_none());
+        assert!(ObjectRecord::decode(&bytes[..bytes.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn realm_keys_split_back() {
+        let name = PartitionName::new("tenant-a").unwrap();
+        let key = object(&name, Handle::new(7).unwrap());
+        let (back, rest) = split_realm_key(&key.key).unwrap();
+        assert_eq!(back, name);
+        assert_eq!(rest, 7u64.to_be_bytes());
+    }
+}

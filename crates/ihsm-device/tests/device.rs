@@ -1,0 +1,14 @@
+//! The device's scenario suite: every test reaches the device through the codec, as a client
+//! on a socket would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod device {
+    pub mod auth;
+    pub mod fixtures;
+    pub mod partitions;
+}
