@@ -11,10 +11,10 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --features ihsm-crypto/test-hooks -- -D warnings
+cargo clippy --workspace --all-targets --features ihsm-device/test-hooks -- -D warnings
 
 step "tests (FIPS build, test hooks on)"
-cargo test --workspace --features ihsm-crypto/test-hooks
+cargo test --workspace --features ihsm-device/test-hooks
 
 step "non-FIPS build smoke test (must report itself non-approved)"
 cargo test -p ihsm-crypto --no-default-features --features non-fips --test crypto -- lifecycle policy

@@ -74,10 +74,6 @@ impl Connection {
             _ => Err(Status::NonceStale.into()),
         }
     }
-
-    pub(crate) fn holds(&self, login: LoginId) -> bool {
-        self.state().logins.contains(&login)
-    }
 }
 
 impl Drop for Connection {

@@ -42,4 +42,4 @@ pub use device::{Device, Reply};
 pub use fault::HardError;
 pub use platform::{Clock, DevelopmentFuses, Fuses, ManualClock, Platform, SystemClock};
 pub use realm::MAX_PIN_FAILURES;
-pub use store::{MemoryStore, RecordKey, Store, StoreError, Table, Write};
+pub use store::{MemoryStore, Record, RecordKey, Store, StoreError, Table, Write};

@@ -6,7 +6,6 @@ use std::sync::{Arc, PoisonError};
 
 use ihsm_crypto::AesKey;
 use ihsm_proto::{Handle, PartitionName, Role};
-use zeroize::Zeroizing;
 
 use crate::credential::PinVerifier;
 use crate::device::Shared;
@@ -14,14 +13,14 @@ use crate::fault::{Fault, HardError};
 use crate::object::Object;
 use crate::partition::{Partition, PartitionKeys};
 use crate::record::{split_realm_key, ObjectRecord, PartitionRecord};
-use crate::store::{RecordKey, Table};
+use crate::store::{Record, Table};
 
 /// Restores partitions, credentials, counters, objects and tombstones. A record that does
 /// not parse, or that names a partition that does not exist, is an integrity failure: the
 /// device latches its error state rather than run on state it cannot trust.
 pub(crate) fn restore(
     shared: &Shared,
-    records: Vec<(RecordKey, Zeroizing<Vec<u8>>)>,
+    records: Vec<Record>,
 ) -> Result<(), Fault> {
     let corrupt = Fault::Hard(HardError::Integrity);
     let engine = &shared.engine;

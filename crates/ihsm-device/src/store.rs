@@ -93,11 +93,14 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// A record as read back: where it lives and its bytes.
+pub type Record = (RecordKey, Zeroizing<Vec<u8>>);
+
 /// A persistent store. Implementations serialise their own writes; the device holds no lock
 /// while it calls them.
 pub trait Store: Send + Sync {
     /// Every record, read once at power-on.
-    fn load(&self) -> Result<Vec<(RecordKey, Zeroizing<Vec<u8>>)>, StoreError>;
+    fn load(&self) -> Result<Vec<Record>, StoreError>;
 
     /// Applies `writes` atomically (all or none), durable on return.
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError>;
@@ -173,7 +176,7 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn load(&self) -> Result<Vec<(RecordKey, Zeroizing<Vec<u8>>)>, StoreError> {
+    fn load(&self) -> Result<Vec<Record>, StoreError> {
         Ok(self
             .lock()
             .iter()

@@ -10,5 +10,6 @@
 mod device {
     pub mod auth;
     pub mod fixtures;
+    pub mod objects;
     pub mod partitions;
 }

@@ -3,8 +3,12 @@
 
 pub(crate) mod auth;
 pub(crate) mod device;
+pub(crate) mod digest;
+pub(crate) mod keys;
+pub(crate) mod object;
 pub(crate) mod partition;
 pub(crate) mod session;
+pub(crate) mod sign;
 
 use ihsm_proto::{RequestBody, Status};
 
@@ -34,6 +38,48 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, body: RequestBody) -> Outcome {
         B::GetPartitionPolicy(_) => partition::policy(ctx),
         B::SetPartitionPolicy(r) => partition::set_policy(ctx, r),
         B::ZeroizePartition(_) => partition::zeroize(ctx),
+        B::CreateObject(r) => object::create(ctx, r),
+        B::CopyObject(r) => object::copy(ctx, r),
+        B::DestroyObject(r) => object::destroy(ctx, r),
+        B::GetAttributes(r) => object::get_attributes(ctx, r),
+        B::SetAttributes(r) => object::set_attributes(ctx, r),
+        B::FindObjects(r) => object::find_objects(ctx, r),
+        B::GenerateKey(r) => keys::generate_key(ctx, r),
+        B::GenerateKeyPair(r) => keys::generate_key_pair(ctx, r),
+        B::Sign(r) => sign::sign(ctx, r),
+        B::SignInit(r) => sign::sign_init(ctx, r),
+        B::SignUpdate(r) => sign::sign_update(ctx, r),
+        B::SignFinal(_) => sign::sign_final(ctx),
+        B::Verify(r) => sign::verify(ctx, r),
+        B::VerifyInit(r) => sign::verify_init(ctx, r),
+        B::VerifyUpdate(r) => sign::verify_update(ctx, r),
+        B::VerifyFinal(r) => sign::verify_final(ctx, r),
+        B::Digest(r) => digest::digest(ctx, r),
+        B::DigestInit(r) => digest::digest_init(ctx, r),
+        B::DigestUpdate(r) => digest::digest_update(ctx, r),
+        B::DigestFinal(_) => digest::digest_final(ctx),
+        B::GenerateRandom(r) => digest::random(ctx, r),
+        B::CancelOperation(r) => digest::cancel(ctx, r),
+        // Not built yet: wrapping, derivation, import, masking and the ciphers answer
+        // NotSupported, the status for an operation this build does not provide.
         _ => Err(Status::NotSupported.into()),
+    }
+}
+
+/// The engine's name for a hash.
+pub(crate) fn engine_hash(hash: ihsm_proto::HashAlg) -> ihsm_crypto::HashAlg {
+    match hash {
+        ihsm_proto::HashAlg::Sha256 => ihsm_crypto::HashAlg::Sha256,
+        ihsm_proto::HashAlg::Sha384 => ihsm_crypto::HashAlg::Sha384,
+        ihsm_proto::HashAlg::Sha512 => ihsm_crypto::HashAlg::Sha512,
+    }
+}
+
+/// A hash's digest length in bytes.
+pub(crate) fn digest_len(hash: ihsm_crypto::HashAlg) -> usize {
+    match hash {
+        ihsm_crypto::HashAlg::Sha256 => 32,
+        ihsm_crypto::HashAlg::Sha384 => 48,
+        ihsm_crypto::HashAlg::Sha512 => 64,
     }
 }

@@ -25,7 +25,8 @@ pub(crate) const DEVICE_SET: &[T] = &[
 pub(crate) enum Origin {
     /// Generated in the module by this mechanism.
     Generated(MechanismId),
-    /// Derived from a base key with these flags.
+    /// Derived from a base key with these flags (used by `DeriveKey`, next in issue 3).
+    #[allow(dead_code)]
     Derived {
         always_sensitive: bool,
         never_extractable: bool,

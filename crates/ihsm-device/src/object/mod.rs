@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use ihsm_proto::{Attribute, AttributeType, Handle, KeyType, LoginId, ObjectClass, SessionId};
 
-pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, wire_curve, Origin};
+pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, Origin};
 pub(crate) use key::{Key, KeyId, KeyMaterial};
 pub(crate) use search::Search;
 
@@ -140,7 +140,7 @@ impl Object {
                     _ => return None,
                 };
                 let curve = match attributes.get(&AttributeType::EcCurve) {
-                    Some(Attribute::EcCurve(curve)) => Some(attributes::engine_curve(*curve)),
+                    Some(Attribute::EcCurve(curve)) => Some(engine_curve(*curve)),
                     _ => None,
                 };
                 let material =

@@ -1,0 +1,370 @@
+//! Object commands: create, copy, destroy, read and change attributes, search; and the one
+//! path every new object takes into its partition ([`store_new`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ihsm_proto::msgs::{
+    CopyObjectRequest, CopyObjectResponse, CreateObjectRequest, CreateObjectResponse,
+    DestroyObjectRequest, DestroyObjectResponse, FindObjectsRequest, FindObjectsResponse,
+    GetAttributesRequest, GetAttributesResponse, SetAttributesRequest, SetAttributesResponse,
+};
+use ihsm_proto::{
+    Attribute, AttributeReading, AttributeType, Bytes, Handle, KeyType, List, MechanismId,
+    ObjectClass, Status,
+};
+use zeroize::Zeroizing;
+
+use crate::device::Ctx;
+use crate::fault::{Fault, Outcome, Served};
+use crate::object::{
+    apply_changes, build, engine_curve, intrinsic, Key, KeyMaterial, Object, Origin, Search,
+    SessionOwner,
+};
+use crate::partition::Reservation;
+use crate::record;
+use crate::store::Write;
+
+pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
+    let partition = ctx.partition()?;
+    let template = request.template.into_vec();
+    let class = match find(&template, AttributeType::Class) {
+        Some(Attribute::Class(class)) => *class,
+        _ => return Err(Status::TemplateIncomplete.into()),
+    };
+    let key_type = match find(&template, AttributeType::KeyType) {
+        Some(Attribute::KeyType(ty)) => Some(*ty),
+        _ => None,
+    };
+    let (value, rest): (Vec<_>, Vec<_>) = template
+        .into_iter()
+        .partition(|a| a.attribute_type() == AttributeType::Value);
+    let value = value.into_iter().next();
+    let mut approved = true;
+    let (attributes, key) = match class {
+        ObjectClass::Data | ObjectClass::Certificate => {
+            if class == ObjectClass::Certificate
+                && (find(&rest, AttributeType::CertificateType).is_none() || value.is_none())
+            {
+                return Err(Status::TemplateIncomplete.into());
+            }
+            let mut template = rest;
+            template.extend(value);
+            let fixed = vec![Attribute::Class(class)];
+            (
+                build(class, None, &template, fixed, Origin::NotAKey, false)?,
+                None,
+            )
+        }
+        ObjectClass::PublicKey => {
+            let key_type = key_type.ok_or(Status::TemplateIncomplete)?;
+            if value.is_some() {
+                return Err(Status::AttributeTypeInvalid.into());
+            }
+            let material = public_key(ctx, key_type, &rest)?;
+            let key = new_key(ctx, material, false)?;
+            let fixed = intrinsic(&key.material)?;
+            let attributes = build(class, Some(key_type), &rest, fixed, Origin::Entered, false)?;
+            (attributes, Some(key))
+        }
+        ObjectClass::SecretKey | ObjectClass::PrivateKey => {
+            // A key's value in plaintext: only for test vectors, never approved.
+            partition.permit_non_approved(MechanismId::KeyValueImport)?;
+            if !cfg!(feature = "test-hooks") {
+                return Err(Status::NotSupported.into());
+            }
+            approved = false;
+            let key_type = key_type.ok_or(Status::TemplateIncomplete)?;
+            let Some(Attribute::Value(value)) = value else {
+                return Err(Status::TemplateIncomplete.into());
+            };
+            let curve = match find(&rest, AttributeType::EcCurve) {
+                Some(Attribute::EcCurve(curve)) => Some(engine_curve(*curve)),
+                _ => None,
+            };
+            let material =
+                KeyMaterial::parse(ctx.engine(), class, key_type, curve, value.expose())?;
+            let key = new_key(ctx, material, false)?;
+            let fixed = intrinsic(&key.material)?;
+            let attributes = build(class, Some(key_type), &rest, fixed, Origin::Entered, false)?;
+            (attributes, Some(key))
+        }
+    };
+    let object = new_object(ctx, class, attributes, key)?;
+    let reservation = partition.reserve(object.data_bytes())?;
+    let handle = store_new(ctx, reservation, object)?;
+    Ok(Served::new(CreateObjectResponse { handle }, approved))
+}
+
+pub(crate) fn copy(ctx: &Ctx<'_>, request: CopyObjectRequest) -> Outcome {
+    let partition = ctx.partition()?;
+    let original = partition.object(request.handle, ctx.session()?.login)?;
+    if !original.flag(AttributeType::Copyable) {
+        return Err(Status::ActionProhibited.into());
+    }
+    let attributes = apply_changes(&original, &request.template, true)?;
+    let mut object = new_object(ctx, original.class, attributes, original.key.clone())?;
+    object.owner = owner(ctx, &object.attributes)?;
+    let reservation = partition.reserve(object.data_bytes())?;
+    let handle = store_new(ctx, reservation, object)?;
+    Ok(Served::plain(CopyObjectResponse { handle }))
+}
+
+pub(crate) fn destroy(ctx: &Ctx<'_>, request: DestroyObjectRequest) -> Outcome {
+    let partition = ctx.partition()?;
+    let object = partition.object(request.handle, ctx.session()?.login)?;
+    if !object.flag(AttributeType::Destroyable) {
+        return Err(Status::ActionProhibited.into());
+    }
+    let mut writes = Vec::new();
+    if object.is_token() {
+        writes.push(Write::Delete(record::object(
+            &partition.name,
+            object.handle,
+        )));
+    }
+    // The last object of a key leaves a tombstone: its masked blobs are refused from now on.
+    let tombstone = object
+        .key
+        .as_ref()
+        .filter(|key| !partition.key_shared(&key.id, object.handle))
+        .map(|key| key.id);
+    if let Some(id) = &tombstone {
+        writes.push(Write::Put(
+            record::tombstone(&partition.name, id),
+            Zeroizing::new(Vec::new()),
+        ));
+    }
+    if !writes.is_empty() {
+        ctx.shared.platform.store.commit(writes)?;
+    }
+    drop(partition.remove(object.handle));
+    if let Some(id) = tombstone {
+        partition.write().tombstones.insert(id);
+    }
+    Ok(Served::plain(DestroyObjectResponse {}))
+}
+
+pub(crate) fn get_attributes(ctx: &Ctx<'_>, request: GetAttributesRequest) -> Outcome {
+    let object = ctx
+        .partition()?
+        .object(request.handle, ctx.session()?.login)?;
+    let readings: Vec<_> = request
+        .types
+        .iter()
+        .map(|ty| {
+            if *ty == AttributeType::Value && object.key.is_some() {
+                // A key's value never leaves the module in plaintext.
+                return AttributeReading::Sensitive(*ty);
+            }
+            match object.attribute(*ty) {
+                Some(attribute) => AttributeReading::Value(attribute.clone()),
+                None => AttributeReading::Invalid(*ty),
+            }
+        })
+        .collect();
+    let values = List::new(readings).map_err(|_| Status::Internal)?;
+    Ok(Served::plain(GetAttributesResponse { values }))
+}
+
+pub(crate) fn set_attributes(ctx: &Ctx<'_>, request: SetAttributesRequest) -> Outcome {
+    let partition = ctx.partition()?;
+    let object = partition.object(request.handle, ctx.session()?.login)?;
+    let attributes = apply_changes(&object, &request.template, false)?;
+    let changed = Object {
+        handle: object.handle,
+        class: object.class,
+        attributes,
+        key: object.key.clone(),
+        owner: object.owner,
+    };
+    partition.adjust_data(object.data_bytes(), changed.data_bytes())?;
+    if changed.is_token() {
+        let record = changed.to_record()?.encode().ok_or(Status::Internal);
+        let committed = record.map_err(Fault::from).and_then(|record| {
+            ctx.shared
+                .platform
+                .store
+                .commit(vec![Write::Put(
+                    record::object(&partition.name, changed.handle),
+                    record,
+                )])
+                .map_err(Fault::from)
+        });
+        if let Err(fault) = committed {
+            partition.adjust_data(changed.data_bytes(), object.data_bytes())?;
+            return Err(fault);
+        }
+    }
+    partition.replace(changed);
+    Ok(Served::plain(SetAttributesResponse {}))
+}
+
+pub(crate) fn find_objects(ctx: &Ctx<'_>, request: FindObjectsRequest) -> Outcome {
+    let partition = ctx.partition()?;
+    let session = ctx.session()?;
+    let mut search = session.search();
+    let mut remaining = match &request.cursor {
+        Some(cursor) => match search.take() {
+            // A cursor is single-use, and valid only for the search that issued it.
+            Some(s) if s.cursor[..] == cursor[..] && s.template == request.template => s.remaining,
+            _ => return Err(Status::CursorInvalid.into()),
+        },
+        None => {
+            let mut handles: Vec<_> = partition
+                .read()
+                .objects
+                .values()
+                .filter(|o| o.visible_to(session.login) && o.matches(&request.template))
+                .map(|o| o.handle)
+                .collect();
+            handles.sort_unstable();
+            handles
+        }
+    };
+    // Objects destroyed since the search began are skipped.
+    {
+        let state = partition.read();
+        remaining.retain(|handle| state.objects.contains_key(handle));
+    }
+    let count = usize::try_from(request.max_count.get()).unwrap_or(usize::MAX);
+    let rest = remaining.split_off(count.min(remaining.len()));
+    let next_cursor = if rest.is_empty() {
+        *search = None;
+        None
+    } else {
+        let mut cursor = [0; 16];
+        let _ = ctx.engine().random(&mut cursor)?;
+        *search = Some(Search {
+            cursor,
+            template: request.template,
+            remaining: rest,
+        });
+        Some(Bytes::new(cursor.to_vec()).map_err(|_| Status::Internal)?)
+    };
+    let handles = List::new(remaining).map_err(|_| Status::Internal)?;
+    Ok(Served::plain(FindObjectsResponse {
+        handles,
+        next_cursor,
+    }))
+}
+
+/// A new key with a random identity.
+pub(crate) fn new_key(
+    ctx: &Ctx<'_>,
+    material: KeyMaterial,
+    kdf_input_only: bool,
+) -> Result<Arc<Key>, Fault> {
+    let mut id = [0; 16];
+    let _ = ctx.engine().random(&mut id)?;
+    Ok(Arc::new(Key {
+        id,
+        material,
+        kdf_input_only,
+    }))
+}
+
+/// A new object with a random handle, owned by the session unless it is a token object.
+pub(crate) fn new_object(
+    ctx: &Ctx<'_>,
+    class: ObjectClass,
+    attributes: BTreeMap<AttributeType, Attribute>,
+    key: Option<Arc<Key>>,
+) -> Result<Object, Fault> {
+    let handle = Handle::new(ctx.shared.random_id()?).ok_or(Status::Internal)?;
+    let owner = owner(ctx, &attributes)?;
+    Ok(Object {
+        handle,
+        class,
+        attributes,
+        key,
+        owner,
+    })
+}
+
+fn owner(
+    ctx: &Ctx<'_>,
+    attributes: &BTreeMap<AttributeType, Attribute>,
+) -> Result<Option<SessionOwner>, Fault> {
+    let session = ctx.session()?;
+    Ok(match attributes.get(&AttributeType::Token) {
+        Some(Attribute::Token(true)) => None,
+        _ => Some(SessionOwner {
+            login: session.login,
+            session: session.id,
+        }),
+    })
+}
+
+/// Persists token objects (durably, in one commit, before anything is answered) and inserts
+/// them all.
+pub(crate) fn store_new_all(
+    ctx: &Ctx<'_>,
+    objects: Vec<(Reservation, Object)>,
+) -> Result<Vec<Handle>, Fault> {
+    let partition = ctx.partition()?;
+    let mut writes = Vec::new();
+    for (_, object) in objects.iter().filter(|(_, o)| o.is_token()) {
+        let record = object.to_record()?.encode().ok_or(Status::Internal)?;
+        writes.push(Write::Put(
+            record::object(&partition.name, object.handle),
+            record,
+        ));
+    }
+    if !writes.is_empty() {
+        ctx.shared.platform.store.commit(writes)?;
+    }
+    let session = ctx.session()?;
+    objects
+        .into_iter()
+        .map(|(reservation, object)| reservation.insert(object, || session.is_open()))
+        .collect()
+}
+
+/// [`store_new_all`] for one object.
+pub(crate) fn store_new(
+    ctx: &Ctx<'_>,
+    reservation: Reservation,
+    object: Object,
+) -> Result<Handle, Fault> {
+    store_new_all(ctx, vec![(reservation, object)])?
+        .pop()
+        .ok_or(Fault::Status(Status::Internal))
+}
+
+/// A public key from a template: an EC point on a curve, or an RSA SubjectPublicKeyInfo.
+fn public_key(
+    ctx: &Ctx<'_>,
+    key_type: KeyType,
+    template: &[Attribute],
+) -> Result<KeyMaterial, Fault> {
+    let invalid = |_| Fault::Status(Status::AttributeValueInvalid);
+    match key_type {
+        KeyType::Ec => {
+            let (Some(Attribute::EcCurve(curve)), Some(Attribute::EcPoint(point))) = (
+                find(template, AttributeType::EcCurve),
+                find(template, AttributeType::EcPoint),
+            ) else {
+                return Err(Status::TemplateIncomplete.into());
+            };
+            let key = ctx
+                .engine()
+                .ec_public_key(engine_curve(*curve), point)
+                .map_err(invalid)?;
+            Ok(KeyMaterial::EcPublic(key))
+        }
+        KeyType::Rsa => {
+            let Some(Attribute::PublicKeyInfo(spki)) = find(template, AttributeType::PublicKeyInfo)
+            else {
+                return Err(Status::TemplateIncomplete.into());
+            };
+            let key = ctx.engine().rsa_public_key(spki).map_err(invalid)?;
+            Ok(KeyMaterial::RsaPublic(key))
+        }
+        _ => Err(Status::TemplateInconsistent.into()),
+    }
+}
+
+pub(crate) fn find(template: &[Attribute], ty: AttributeType) -> Option<&Attribute> {
+    template.iter().find(|a| a.attribute_type() == ty)
+}
