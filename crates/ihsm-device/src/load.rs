@@ -18,10 +18,7 @@ use crate::store::{Record, Table};
 /// Restores partitions, credentials, counters, objects and tombstones. A record that does
 /// not parse, or that names a partition that does not exist, is an integrity failure: the
 /// device latches its error state rather than run on state it cannot trust.
-pub(crate) fn restore(
-    shared: &Shared,
-    records: Vec<Record>,
-) -> Result<(), Fault> {
+pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault> {
     let corrupt = Fault::Hard(HardError::Integrity);
     let engine = &shared.engine;
     let mut partitions = BTreeMap::new();

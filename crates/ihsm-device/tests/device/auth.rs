@@ -4,17 +4,9 @@ use std::time::Duration;
 
 use ihsm_device::MAX_PIN_FAILURES;
 use ihsm_proto::msgs::*;
-use ihsm_proto::{DeviceMode, DeviceState, ErrorStatus, Opcode, ResponseBody, Role, Status};
+use ihsm_proto::{DeviceMode, DeviceState, Opcode, ResponseBody, Role, Status};
 
 use super::fixtures::*;
-
-fn status<T>(answer: Result<T, ErrorStatus>) -> Status {
-    match answer {
-        Ok(_) => Status::Ok,
-        Err(ErrorStatus::Known(status)) => status,
-        Err(other) => panic!("unknown status {other:?}"),
-    }
-}
 
 #[test]
 fn status_is_served_before_initialization_and_reports_the_build() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ihsm_device::{
     DevelopmentFuses, Device, DeviceConfig, ManualClock, MemoryStore, Platform, Socket,
 };
-use ihsm_proto::{PartitionName, Role, SessionId};
+use ihsm_proto::{ErrorStatus, PartitionName, Role, SessionId, Status};
 use ihsm_testkit::client::{quotas, Client, InProcess};
 
 pub const ADMIN_PIN: &str = "admin-pin-0001";
@@ -96,5 +96,14 @@ impl Fixture {
         let mut user = self.partition(name);
         let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
         (user, session)
+    }
+}
+
+/// The status of an answer: `Ok` for a body.
+pub fn status<T>(answer: Result<T, ErrorStatus>) -> Status {
+    match answer {
+        Ok(_) => Status::Ok,
+        Err(ErrorStatus::Known(status)) => status,
+        Err(other) => panic!("unknown status {other:?}"),
     }
 }

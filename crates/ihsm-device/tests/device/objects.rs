@@ -9,14 +9,6 @@ use ihsm_proto::{
 
 use super::fixtures::*;
 
-fn status<T>(answer: Result<T, ErrorStatus>) -> Status {
-    match answer {
-        Ok(_) => Status::Ok,
-        Err(ErrorStatus::Known(status)) => status,
-        Err(other) => panic!("unknown status {other:?}"),
-    }
-}
-
 fn template(attributes: Vec<Attribute>) -> Template {
     Template::new(attributes).unwrap()
 }

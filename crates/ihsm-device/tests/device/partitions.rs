@@ -1,18 +1,10 @@
 //! Partition lifecycle, listing, policy and deletion.
 
 use ihsm_proto::msgs::*;
-use ihsm_proto::{ErrorStatus, List, MechanismId, PartitionName, ResponseBody, Role, Status};
+use ihsm_proto::{List, MechanismId, PartitionName, ResponseBody, Role, Status};
 use ihsm_testkit::client::quotas;
 
 use super::fixtures::*;
-
-fn status<T>(answer: Result<T, ErrorStatus>) -> Status {
-    match answer {
-        Ok(_) => Status::Ok,
-        Err(ErrorStatus::Known(status)) => status,
-        Err(other) => panic!("unknown status {other:?}"),
-    }
-}
 
 #[test]
 fn partitions_are_created_listed_and_deleted_by_the_admin() {
