@@ -10,11 +10,11 @@ use ihsm_proto::msgs::{
     IssueTicketRequest, IssueTicketResponse, LoginRequest, LoginResponse, LogoutRequest,
     LogoutResponse, SetPinRequest, SetPinResponse, UnlockRoleRequest, UnlockRoleResponse,
 };
-use ihsm_proto::{LoginId, PartitionName, Role, Status, Ticket};
+use ihsm_proto::{LoginId, PartitionName, Role, SealedSecret, Status, Ticket};
 
 use crate::cmd::device::zero_count;
 use crate::cmd::session::discard_all;
-use crate::credential::{open_sealed, Pin, PinVerifier};
+use crate::credential::{open_sealed, Opened, Pin, PinVerifier};
 use crate::device::{Ctx, Shared};
 use crate::fault::{Fault, Outcome, Served};
 use crate::partition::Partition;
@@ -28,15 +28,7 @@ pub(crate) fn login(ctx: &Ctx<'_>, request: LoginRequest) -> Outcome {
     if !role_on_socket(request.role, ctx.partition.is_none()) {
         return Err(Status::RoleNotPermitted.into());
     }
-    let keys = ctx.socket_keys()?;
-    let opened = open_sealed(
-        ctx.engine(),
-        keys.credential(),
-        &request.credential,
-        &nonce,
-        ctx.opcode,
-        1,
-    )?;
+    let opened = open_for_socket(ctx, &request.credential, &nonce, 1)?;
     let approved = opened.approved;
     let target = Target {
         partition: ctx.partition.clone(),
@@ -80,15 +72,7 @@ pub(crate) fn attach_login(ctx: &Ctx<'_>, request: AttachLoginRequest) -> Outcom
 pub(crate) fn set_pin(ctx: &Ctx<'_>, request: SetPinRequest) -> Outcome {
     let nonce = ctx.conn.consume_nonce(&[&request.credential.nonce])?;
     let target = managed(ctx, request.role, request.partition.as_ref())?;
-    let keys = ctx.socket_keys()?;
-    let opened = open_sealed(
-        ctx.engine(),
-        keys.credential(),
-        &request.credential,
-        &nonce,
-        ctx.opcode,
-        1,
-    )?;
+    let opened = open_for_socket(ctx, &request.credential, &nonce, 1)?;
     let approved = opened.approved;
     let pin = opened.into_pin().checked()?;
     store_pin(ctx.shared, &target, &pin)?;
@@ -103,19 +87,8 @@ pub(crate) fn change_pin(ctx: &Ctx<'_>, request: ChangePinRequest) -> Outcome {
     if request.role != session.role {
         return Err(Status::RoleNotPermitted.into());
     }
-    let keys = ctx.socket_keys()?;
-    let open = |sealed, field| {
-        open_sealed(
-            ctx.engine(),
-            keys.credential(),
-            sealed,
-            &nonce,
-            ctx.opcode,
-            field,
-        )
-    };
-    let old = open(&request.old, 1)?;
-    let new = open(&request.new, 2)?;
+    let old = open_for_socket(ctx, &request.old, &nonce, 1)?;
+    let new = open_for_socket(ctx, &request.new, &nonce, 2)?;
     let approved = old.approved && new.approved;
     let target = Target {
         partition: ctx.partition.clone(),
@@ -138,6 +111,24 @@ pub(crate) fn unlock_role(ctx: &Ctx<'_>, request: UnlockRoleRequest) -> Outcome 
         .credential(target.role)
         .set_failures(0);
     Ok(Served::plain(UnlockRoleResponse {}))
+}
+
+/// Opens a secret sealed to the credential key of the request's socket, carried in `field`.
+fn open_for_socket(
+    ctx: &Ctx<'_>,
+    sealed: &SealedSecret,
+    nonce: &[u8; 32],
+    field: u8,
+) -> Result<Opened, Fault> {
+    let keys = ctx.socket_keys()?;
+    open_sealed(
+        ctx.engine(),
+        keys.credential(),
+        sealed,
+        nonce,
+        ctx.opcode,
+        field,
+    )
 }
 
 /// A role in a realm.
