@@ -237,7 +237,7 @@ impl Shared {
             for role in [Role::CryptoOfficer, Role::CryptoUser] {
                 partition.realm.credential(role).set_verifier(None);
             }
-            partition.write().objects.clear();
+            partition.clear_objects();
         }
         drop(self.admin.end_all());
         self.admin.credential(Role::Admin).set_verifier(None);

@@ -173,6 +173,13 @@ impl Partition {
         Some(object)
     }
 
+    /// Drops every object (each key zeroizes with its last holder) and frees the data quota.
+    pub(crate) fn clear_objects(&self) {
+        let mut state = self.write();
+        state.objects.clear();
+        state.data_bytes = 0;
+    }
+
     /// Replaces an object (same handle) after a change of attributes; the data quota follows
     /// the value's new size, which the caller reserved with [`Partition::adjust_data`].
     pub(crate) fn replace(&self, object: Object) {
@@ -180,8 +187,8 @@ impl Partition {
         state.objects.insert(object.handle, Arc::new(object));
     }
 
-    /// Changes the data bytes counted by `delta` (negative frees), failing if the quota would
-    /// be exceeded.
+    /// Recounts a data object's value from `old` to `new` bytes, failing if a growth would
+    /// exceed the quota.
     pub(crate) fn adjust_data(&self, old: u64, new: u64) -> Result<(), Fault> {
         let mut state = self.write();
         let data = state.data_bytes.saturating_sub(old).saturating_add(new);

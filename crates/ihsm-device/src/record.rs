@@ -26,6 +26,11 @@ pub(crate) fn counter(partition: Option<&PartitionName>, role: Role) -> RecordKe
     RecordKey::new(Table::Counter, realm_role(partition, role))
 }
 
+/// A failure counter's value after a reset.
+pub(crate) fn zero_count() -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(0u32.to_be_bytes().to_vec())
+}
+
 /// A realm's prefix: `0x00` for the admin realm, `0x01 || name || 0x00` for a partition.
 pub(crate) fn realm_prefix(partition: Option<&PartitionName>) -> Vec<u8> {
     match partition {

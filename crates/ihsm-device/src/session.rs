@@ -44,11 +44,17 @@ impl Session {
     /// after this point are refused.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.abandon_key_operations();
+        self.digest.cancel();
+    }
+
+    /// Abandons every operation that holds a key, and the search (whose handles may name
+    /// destroyed objects).
+    pub(crate) fn abandon_key_operations(&self) {
         self.encrypt.cancel();
         self.decrypt.cancel();
         self.sign.cancel();
         self.verify.cancel();
-        self.digest.cancel();
         *self.search() = None;
     }
 

@@ -12,7 +12,6 @@ use ihsm_proto::msgs::{
 };
 use ihsm_proto::{LoginId, PartitionName, Role, SealedSecret, Status, Ticket};
 
-use crate::cmd::device::zero_count;
 use crate::cmd::session::discard_all;
 use crate::credential::{open_sealed, Opened, Pin, PinVerifier};
 use crate::device::{Ctx, Shared};
@@ -104,7 +103,7 @@ pub(crate) fn unlock_role(ctx: &Ctx<'_>, request: UnlockRoleRequest) -> Outcome 
     let target = managed(ctx, request.role, request.partition.as_ref())?;
     ctx.shared.platform.store.commit(vec![Write::Put(
         record::counter(target.name(), target.role),
-        zero_count(),
+        record::zero_count(),
     )])?;
     target
         .realm(ctx.shared)
@@ -189,7 +188,7 @@ fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
     shared
         .platform
         .store
-        .commit(vec![Write::Put(counter, zero_count())])?;
+        .commit(vec![Write::Put(counter, record::zero_count())])?;
     slot.set_failures(0);
     Ok(())
 }
@@ -202,7 +201,10 @@ fn store_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
             record::credential(target.name(), target.role),
             verifier.to_bytes(),
         ),
-        Write::Put(record::counter(target.name(), target.role), zero_count()),
+        Write::Put(
+            record::counter(target.name(), target.role),
+            record::zero_count(),
+        ),
     ])?;
     let slot = target.realm(shared).credential(target.role);
     slot.set_verifier(Some(verifier));

@@ -67,7 +67,7 @@ pub(crate) fn initialize_admin(ctx: &Ctx<'_>, request: InitializeAdminRequest) -
         let verifier = PinVerifier::new(ctx.engine(), &pin, shared.config.pin_iterations)?;
         shared.platform.store.commit(vec![
             Write::Put(record::admin_credential(), verifier.to_bytes()),
-            Write::Put(record::counter(None, Role::Admin), zero_count()),
+            Write::Put(record::counter(None, Role::Admin), record::zero_count()),
         ])?;
         shared
             .admin
@@ -99,8 +99,4 @@ pub(crate) fn credential_key(ctx: &Ctx<'_>) -> Outcome {
         nonce: Nonce(nonce),
     };
     Ok(Served::new(body, random.approved && signature.approved))
-}
-
-pub(crate) fn zero_count() -> zeroize::Zeroizing<Vec<u8>> {
-    zeroize::Zeroizing::new(0u32.to_be_bytes().to_vec())
 }

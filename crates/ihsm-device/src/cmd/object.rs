@@ -11,7 +11,7 @@ use ihsm_proto::msgs::{
 };
 use ihsm_proto::{
     Attribute, AttributeReading, AttributeType, Bytes, Handle, KeyType, List, MechanismId,
-    ObjectClass, Status,
+    ObjectClass, PartitionName, Status,
 };
 use zeroize::Zeroizing;
 
@@ -180,17 +180,8 @@ pub(crate) fn set_attributes(ctx: &Ctx<'_>, request: SetAttributesRequest) -> Ou
     };
     partition.adjust_data(object.data_bytes(), changed.data_bytes())?;
     if changed.is_token() {
-        let record = changed.to_record()?.encode().ok_or(Status::Internal);
-        let committed = record.map_err(Fault::from).and_then(|record| {
-            ctx.shared
-                .platform
-                .store
-                .commit(vec![Write::Put(
-                    record::object(&partition.name, changed.handle),
-                    record,
-                )])
-                .map_err(Fault::from)
-        });
+        let committed = object_write(&partition.name, &changed)
+            .and_then(|write| Ok(ctx.shared.platform.store.commit(vec![write])?));
         if let Err(fault) = committed {
             partition.adjust_data(changed.data_bytes(), object.data_bytes())?;
             return Err(fault);
@@ -305,11 +296,7 @@ pub(crate) fn store_new_all(
     let partition = ctx.partition()?;
     let mut writes = Vec::new();
     for (_, object) in objects.iter().filter(|(_, o)| o.is_token()) {
-        let record = object.to_record()?.encode().ok_or(Status::Internal)?;
-        writes.push(Write::Put(
-            record::object(&partition.name, object.handle),
-            record,
-        ));
+        writes.push(object_write(&partition.name, object)?);
     }
     if !writes.is_empty() {
         ctx.shared.platform.store.commit(writes)?;
@@ -319,6 +306,12 @@ pub(crate) fn store_new_all(
         .into_iter()
         .map(|(reservation, object)| reservation.insert(object, || session.is_open()))
         .collect()
+}
+
+/// The store write that persists a token object.
+fn object_write(partition: &PartitionName, object: &Object) -> Result<Write, Fault> {
+    let record = object.to_record()?.encode().ok_or(Status::Internal)?;
+    Ok(Write::Put(record::object(partition, object.handle), record))
 }
 
 /// [`store_new_all`] for one object.

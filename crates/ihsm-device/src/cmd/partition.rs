@@ -11,7 +11,6 @@ use ihsm_proto::msgs::{
 };
 use ihsm_proto::{List, PartitionName, Role, SecretBytes, Status, MAX_PARTITIONS};
 
-use crate::cmd::device::zero_count;
 use crate::credential::{open_sealed, PinVerifier};
 use crate::device::{Ctx, Shared};
 use crate::fault::{Fault, Outcome, Served};
@@ -99,7 +98,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome 
         ),
         Write::Put(
             record::counter(Some(&request.name), Role::CryptoOfficer),
-            zero_count(),
+            record::zero_count(),
         ),
     ])?;
     partition
@@ -154,7 +153,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome 
     for session in partition.realm.end_all() {
         session.close();
     }
-    partition.write().objects.clear();
+    partition.clear_objects();
     Ok(Served::plain(DeletePartitionResponse {}))
 }
 
@@ -202,17 +201,10 @@ pub(crate) fn zeroize(ctx: &Ctx<'_>) -> Outcome {
     }
     ctx.shared.platform.store.commit(writes)?;
     for session in partition.realm.sessions() {
-        session.encrypt.cancel();
-        session.decrypt.cancel();
-        session.sign.cancel();
-        session.verify.cancel();
-        *session.search() = None;
+        session.abandon_key_operations();
     }
-    let mut state = partition.write();
-    state.objects.clear();
-    state.tombstones.extend(key_ids);
-    drop(state);
-    partition.adjust_data(u64::MAX, 0)?;
+    partition.clear_objects();
+    partition.write().tombstones.extend(key_ids);
     Ok(Served::plain(ZeroizePartitionResponse {}))
 }
 
