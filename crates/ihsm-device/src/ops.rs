@@ -8,21 +8,18 @@ use zeroize::Zeroizing;
 use crate::object::Key;
 
 /// An encryption or decryption in progress.
-// The cipher commands that fill it are the next step of the device core (issue 3); until
-// they land the fields are written nowhere.
-#[allow(dead_code)]
 pub(crate) struct CipherOperation {
     pub(crate) key: Arc<Key>,
     pub(crate) mode: CipherMode,
     /// Input held back until enough arrives (a partial block, the last block of a padded
-    /// decryption) or until `Final` (modes that need the whole message).
+    /// decryption) or until `Final` (modes that need the whole message), at most 1 MiB.
     pub(crate) pending: Zeroizing<Vec<u8>>,
-    /// Bytes of output produced so far, bounded by the 1 MiB data limit for buffered modes.
+    /// Whether every part so far was an approved service.
     pub(crate) approved: bool,
 }
 
 /// The cipher mode of a [`CipherOperation`].
-#[allow(dead_code)] // See CipherOperation.
+#[derive(Clone)]
 pub(crate) enum CipherMode {
     /// AES-GCM: buffered until `Final` (the tag covers the whole message, and a decryption
     /// releases nothing before the tag verifies).

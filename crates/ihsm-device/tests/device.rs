@@ -9,6 +9,7 @@
 
 mod device {
     pub mod auth;
+    pub mod ciphers;
     pub mod fixtures;
     pub mod objects;
     pub mod partitions;

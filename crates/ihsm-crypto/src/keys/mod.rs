@@ -36,6 +36,11 @@ impl SecretBytes {
         &self.0
     }
 
+    /// The zeroizing buffer itself, to hand on without a copy.
+    pub fn into_zeroizing(self) -> Zeroizing<Vec<u8>> {
+        self.0
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

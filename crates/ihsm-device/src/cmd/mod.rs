@@ -2,6 +2,7 @@
 //! gate in [`crate::device`] has checked state, socket, session and role.
 
 pub(crate) mod auth;
+pub(crate) mod cipher;
 pub(crate) mod device;
 pub(crate) mod digest;
 pub(crate) mod keys;
@@ -46,6 +47,14 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, body: RequestBody) -> Outcome {
         B::FindObjects(r) => object::find_objects(ctx, r),
         B::GenerateKey(r) => keys::generate_key(ctx, r),
         B::GenerateKeyPair(r) => keys::generate_key_pair(ctx, r),
+        B::Encrypt(r) => cipher::encrypt(ctx, r),
+        B::EncryptInit(r) => cipher::encrypt_init(ctx, r),
+        B::EncryptUpdate(r) => cipher::encrypt_update(ctx, r),
+        B::EncryptFinal(_) => cipher::encrypt_final(ctx),
+        B::Decrypt(r) => cipher::decrypt(ctx, r),
+        B::DecryptInit(r) => cipher::decrypt_init(ctx, r),
+        B::DecryptUpdate(r) => cipher::decrypt_update(ctx, r),
+        B::DecryptFinal(_) => cipher::decrypt_final(ctx),
         B::Sign(r) => sign::sign(ctx, r),
         B::SignInit(r) => sign::sign_init(ctx, r),
         B::SignUpdate(r) => sign::sign_update(ctx, r),
@@ -60,8 +69,8 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, body: RequestBody) -> Outcome {
         B::DigestFinal(_) => digest::digest_final(ctx),
         B::GenerateRandom(r) => digest::random(ctx, r),
         B::CancelOperation(r) => digest::cancel(ctx, r),
-        // Not built yet: wrapping, derivation, import, masking and the ciphers answer
-        // NotSupported, the status for an operation this build does not provide.
+        // Not built yet: wrapping, derivation, import and masking answer NotSupported, the
+        // status for an operation this build does not provide.
         _ => Err(Status::NotSupported.into()),
     }
 }

@@ -41,12 +41,9 @@ wire_map! {
 }
 
 wire_map! {
-    /// The encryption is active.
-    pub struct EncryptInitResponse {
-        /// The IV the module made (AES-GCM only), known from the start so a PKCS#11 caller
-        /// has it before data flows; `EncryptFinal` returns it again.
-        0 => iv: Option<[u8; 12]>,
-    }
+    /// The encryption is active. An AES-GCM encryption's IV is made when the module encrypts,
+    /// at `EncryptFinal`, which returns it.
+    pub struct EncryptInitResponse {}
 }
 
 wire_map! {
@@ -73,7 +70,7 @@ wire_map! {
 wire_map! {
     /// The last ciphertext.
     pub struct EncryptFinalResponse {
-        /// The remaining ciphertext (AES-GCM: the tag).
+        /// The remaining ciphertext (AES-GCM: all of it, with the tag appended).
         0 => data: Data,
         /// The IV the module made (AES-GCM only).
         1 => iv: Option<[u8; 12]>,

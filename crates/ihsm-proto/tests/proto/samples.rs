@@ -534,10 +534,7 @@ pub fn response(op: Opcode) -> ResponseBody {
             iv: Some([0x1f; 12]),
         }
         .into(),
-        O::EncryptInit => EncryptInitResponse {
-            iv: Some([0x2f; 12]),
-        }
-        .into(),
+        O::EncryptInit => EncryptInitResponse {}.into(),
         O::EncryptUpdate => EncryptUpdateResponse { data: data(&[]) }.into(),
         O::EncryptFinal => EncryptFinalResponse {
             data: data(&[0xc2; 16]),
