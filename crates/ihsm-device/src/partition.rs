@@ -96,6 +96,12 @@ impl Partition {
 
     /// The partition's record, to persist after a change of policy or keys.
     pub(crate) fn record(&self) -> PartitionRecord {
+        let rsa_import = self.rsa_import().clone();
+        self.record_with(rsa_import.as_ref())
+    }
+
+    /// The record with the RSA import key given (for callers that hold its lock).
+    pub(crate) fn record_with(&self, rsa_import: Option<&Arc<RsaPrivateKey>>) -> PartitionRecord {
         let state = self.read();
         PartitionRecord {
             quotas: state.quotas.clone(),
@@ -104,10 +110,7 @@ impl Partition {
             credential_pkcs8: secret(self.keys.credential.pkcs8().expose()),
             import_pkcs8: secret(self.keys.import.pkcs8().expose()),
             masking_key: secret(self.keys.masking.expose()),
-            rsa_import_pkcs8: self
-                .rsa_import()
-                .as_ref()
-                .map(|key| secret(key.pkcs8().expose())),
+            rsa_import_pkcs8: rsa_import.map(|key| secret(key.pkcs8().expose())),
         }
     }
 
@@ -207,8 +210,7 @@ impl Partition {
     }
 
     /// A live object holding key `id`, for a restored blob to share its key (and its usage
-    /// counters). Used by `UnmaskKey`, next in issue 3.
-    #[allow(dead_code)]
+    /// counters).
     pub(crate) fn live_key(&self, id: &KeyId) -> Option<Arc<crate::object::Key>> {
         self.read()
             .objects

@@ -11,6 +11,7 @@ mod device {
     pub mod auth;
     pub mod ciphers;
     pub mod fixtures;
+    pub mod keys;
     pub mod objects;
     pub mod partitions;
 }

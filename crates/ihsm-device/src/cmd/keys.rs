@@ -7,7 +7,7 @@ use ihsm_proto::msgs::{
 };
 use ihsm_proto::{AesKeySize, KeyPairSpec, KeySpec, KeyType, MechanismId, ObjectClass, RsaKeySize};
 
-use crate::cmd::object::{new_key, new_object, store_new, store_new_all};
+use crate::cmd::object::{add_key, new_key, new_object, store_new_all};
 use crate::device::Ctx;
 use crate::fault::{Outcome, Served};
 use crate::object::{build, engine_curve, intrinsic, KeyMaterial, Origin};
@@ -27,7 +27,6 @@ pub(crate) fn generate_key(ctx: &Ctx<'_>, request: GenerateKeyRequest) -> Outcom
         ),
     };
     partition.permit(ctx.engine(), mechanism, Service::Random)?;
-    let reservation = partition.reserve(0)?;
     let mut bytes = zeroize::Zeroizing::new(vec![0; len]);
     let random = ctx.engine().random(&mut bytes)?;
     let material = match key_type {
@@ -36,16 +35,7 @@ pub(crate) fn generate_key(ctx: &Ctx<'_>, request: GenerateKeyRequest) -> Outcom
         _ => KeyMaterial::Generic(GenericSecret::from_bytes(&bytes)?),
     };
     let key = new_key(ctx, material, false)?;
-    let attributes = build(
-        ObjectClass::SecretKey,
-        Some(key_type),
-        &request.template,
-        intrinsic(&key.material)?,
-        Origin::Generated(mechanism),
-        false,
-    )?;
-    let object = new_object(ctx, ObjectClass::SecretKey, attributes, Some(key))?;
-    let handle = store_new(ctx, reservation, object)?;
+    let handle = add_key(ctx, &request.template, key, Origin::Generated(mechanism))?;
     Ok(Served::new(GenerateKeyResponse { handle }, random.approved))
 }
 

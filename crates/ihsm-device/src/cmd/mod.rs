@@ -3,15 +3,19 @@
 
 pub(crate) mod auth;
 pub(crate) mod cipher;
+pub(crate) mod derive;
 pub(crate) mod device;
 pub(crate) mod digest;
+pub(crate) mod import;
 pub(crate) mod keys;
+pub(crate) mod mask;
 pub(crate) mod object;
 pub(crate) mod partition;
 pub(crate) mod session;
 pub(crate) mod sign;
+pub(crate) mod wrap;
 
-use ihsm_proto::{RequestBody, Status};
+use ihsm_proto::RequestBody;
 
 use crate::device::Ctx;
 use crate::fault::Outcome;
@@ -47,6 +51,13 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, body: RequestBody) -> Outcome {
         B::FindObjects(r) => object::find_objects(ctx, r),
         B::GenerateKey(r) => keys::generate_key(ctx, r),
         B::GenerateKeyPair(r) => keys::generate_key_pair(ctx, r),
+        B::WrapKey(r) => wrap::wrap_key(ctx, r),
+        B::UnwrapKey(r) => wrap::unwrap_key(ctx, r),
+        B::DeriveKey(r) => derive::derive_key(ctx, r),
+        B::GetImportKey(r) => import::get_import_key(ctx, r),
+        B::ImportKey(r) => import::import_key(ctx, r),
+        B::MaskKey(r) => mask::mask_key(ctx, r),
+        B::UnmaskKey(r) => mask::unmask_key(ctx, r),
         B::Encrypt(r) => cipher::encrypt(ctx, r),
         B::EncryptInit(r) => cipher::encrypt_init(ctx, r),
         B::EncryptUpdate(r) => cipher::encrypt_update(ctx, r),
@@ -69,9 +80,6 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, body: RequestBody) -> Outcome {
         B::DigestFinal(_) => digest::digest_final(ctx),
         B::GenerateRandom(r) => digest::random(ctx, r),
         B::CancelOperation(r) => digest::cancel(ctx, r),
-        // Not built yet: wrapping, derivation, import and masking answer NotSupported, the
-        // status for an operation this build does not provide.
-        _ => Err(Status::NotSupported.into()),
     }
 }
 

@@ -32,16 +32,11 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
         Some(Attribute::Class(class)) => *class,
         _ => return Err(Status::TemplateIncomplete.into()),
     };
-    let key_type = match find(&template, AttributeType::KeyType) {
-        Some(Attribute::KeyType(ty)) => Some(*ty),
-        _ => None,
-    };
     let (value, rest): (Vec<_>, Vec<_>) = template
         .into_iter()
         .partition(|a| a.attribute_type() == AttributeType::Value);
     let value = value.into_iter().next();
-    let mut approved = true;
-    let (attributes, key) = match class {
+    let handle = match class {
         ObjectClass::Data | ObjectClass::Certificate => {
             if class == ObjectClass::Certificate
                 && (find(&rest, AttributeType::CertificateType).is_none() || value.is_none())
@@ -51,21 +46,17 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
             let mut template = rest;
             template.extend(value);
             let fixed = vec![Attribute::Class(class)];
-            (
-                build(class, None, &template, fixed, Origin::NotAKey, false)?,
-                None,
-            )
+            let attributes = build(class, None, &template, fixed, Origin::NotAKey, false)?;
+            let object = new_object(ctx, class, attributes, None)?;
+            let reservation = partition.reserve(object.data_bytes())?;
+            store_new(ctx, reservation, object)?
         }
         ObjectClass::PublicKey => {
-            let key_type = key_type.ok_or(Status::TemplateIncomplete)?;
             if value.is_some() {
                 return Err(Status::AttributeTypeInvalid.into());
             }
-            let material = public_key(ctx, key_type, &rest)?;
-            let key = new_key(ctx, material, false)?;
-            let fixed = intrinsic(&key.material)?;
-            let attributes = build(class, Some(key_type), &rest, fixed, Origin::Entered, false)?;
-            (attributes, Some(key))
+            let material = public_key(ctx, &rest)?;
+            add_key(ctx, &rest, new_key(ctx, material, false)?, Origin::Entered)?
         }
         ObjectClass::SecretKey | ObjectClass::PrivateKey => {
             // A key's value in plaintext: only for test vectors, never approved.
@@ -73,27 +64,15 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
             if !cfg!(feature = "test-hooks") {
                 return Err(Status::NotSupported.into());
             }
-            approved = false;
-            let key_type = key_type.ok_or(Status::TemplateIncomplete)?;
             let Some(Attribute::Value(value)) = value else {
                 return Err(Status::TemplateIncomplete.into());
             };
-            let curve = match find(&rest, AttributeType::EcCurve) {
-                Some(Attribute::EcCurve(curve)) => Some(engine_curve(*curve)),
-                _ => None,
-            };
-            let material =
-                KeyMaterial::parse(ctx.engine(), class, key_type, curve, value.expose())?;
-            let key = new_key(ctx, material, false)?;
-            let fixed = intrinsic(&key.material)?;
-            let attributes = build(class, Some(key_type), &rest, fixed, Origin::Entered, false)?;
-            (attributes, Some(key))
+            let material = entering_material(ctx, &rest, value.expose())?;
+            let handle = add_key(ctx, &rest, new_key(ctx, material, false)?, Origin::Entered)?;
+            return Ok(Served::new(CreateObjectResponse { handle }, false));
         }
     };
-    let object = new_object(ctx, class, attributes, key)?;
-    let reservation = partition.reserve(object.data_bytes())?;
-    let handle = store_new(ctx, reservation, object)?;
-    Ok(Served::new(CreateObjectResponse { handle }, approved))
+    Ok(Served::plain(CreateObjectResponse { handle }))
 }
 
 pub(crate) fn copy(ctx: &Ctx<'_>, request: CopyObjectRequest) -> Outcome {
@@ -326,14 +305,10 @@ pub(crate) fn store_new(
 }
 
 /// A public key from a template: an EC point on a curve, or an RSA SubjectPublicKeyInfo.
-fn public_key(
-    ctx: &Ctx<'_>,
-    key_type: KeyType,
-    template: &[Attribute],
-) -> Result<KeyMaterial, Fault> {
+fn public_key(ctx: &Ctx<'_>, template: &[Attribute]) -> Result<KeyMaterial, Fault> {
     let invalid = |_| Fault::Status(Status::AttributeValueInvalid);
-    match key_type {
-        KeyType::Ec => {
+    match find(template, AttributeType::KeyType) {
+        Some(Attribute::KeyType(KeyType::Ec)) => {
             let (Some(Attribute::EcCurve(curve)), Some(Attribute::EcPoint(point))) = (
                 find(template, AttributeType::EcCurve),
                 find(template, AttributeType::EcPoint),
@@ -346,7 +321,7 @@ fn public_key(
                 .map_err(invalid)?;
             Ok(KeyMaterial::EcPublic(key))
         }
-        KeyType::Rsa => {
+        Some(Attribute::KeyType(KeyType::Rsa)) => {
             let Some(Attribute::PublicKeyInfo(spki)) = find(template, AttributeType::PublicKeyInfo)
             else {
                 return Err(Status::TemplateIncomplete.into());
@@ -354,8 +329,56 @@ fn public_key(
             let key = ctx.engine().rsa_public_key(spki).map_err(invalid)?;
             Ok(KeyMaterial::RsaPublic(key))
         }
-        _ => Err(Status::TemplateInconsistent.into()),
+        Some(_) => Err(Status::TemplateInconsistent.into()),
+        None => Err(Status::TemplateIncomplete.into()),
     }
+}
+
+/// The material of a secret or private key entering the module (unwrapped, imported, or in
+/// plaintext with test hooks): the template names its class and type (and an EC key's
+/// curve, which the PKCS#8 must match); `bytes` are the raw value or the PKCS#8.
+pub(crate) fn entering_material(
+    ctx: &Ctx<'_>,
+    template: &[Attribute],
+    bytes: &[u8],
+) -> Result<KeyMaterial, Fault> {
+    let (Some(Attribute::Class(class)), Some(Attribute::KeyType(key_type))) = (
+        find(template, AttributeType::Class),
+        find(template, AttributeType::KeyType),
+    ) else {
+        return Err(Status::TemplateIncomplete.into());
+    };
+    if !matches!(class, ObjectClass::SecretKey | ObjectClass::PrivateKey) {
+        return Err(Status::TemplateInconsistent.into());
+    }
+    let curve = match find(template, AttributeType::EcCurve) {
+        Some(Attribute::EcCurve(curve)) => Some(engine_curve(*curve)),
+        _ => None,
+    };
+    KeyMaterial::parse(ctx.engine(), *class, *key_type, curve, bytes)
+}
+
+/// Makes a key object from a key and a template, and stores it.
+pub(crate) fn add_key(
+    ctx: &Ctx<'_>,
+    template: &[Attribute],
+    key: Arc<Key>,
+    origin: Origin,
+) -> Result<Handle, Fault> {
+    let partition = ctx.partition()?;
+    let reservation = partition.reserve(0)?;
+    let (class, key_type) = (key.material.class(), key.material.key_type());
+    let fixed = intrinsic(&key.material)?;
+    let attributes = build(
+        class,
+        Some(key_type),
+        template,
+        fixed,
+        origin,
+        key.kdf_input_only,
+    )?;
+    let object = new_object(ctx, class, attributes, Some(key))?;
+    store_new(ctx, reservation, object)
 }
 
 pub(crate) fn find(template: &[Attribute], ty: AttributeType) -> Option<&Attribute> {

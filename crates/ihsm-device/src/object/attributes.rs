@@ -25,8 +25,7 @@ pub(crate) const DEVICE_SET: &[T] = &[
 pub(crate) enum Origin {
     /// Generated in the module by this mechanism.
     Generated(MechanismId),
-    /// Derived from a base key with these flags (used by `DeriveKey`, next in issue 3).
-    #[allow(dead_code)]
+    /// Derived from a base key with these flags.
     Derived {
         always_sensitive: bool,
         never_extractable: bool,
@@ -261,9 +260,14 @@ pub(crate) fn build(
             T::Unwrap,
             T::Extractable,
         ] {
-            if matches!(attributes.get(&ty), Some(a) if a != &flag(ty, false)) {
+            let off = flag(ty, false);
+            if template
+                .iter()
+                .any(|a| a.attribute_type() == ty && *a != off)
+            {
                 return Err(Status::TemplateInconsistent.into());
             }
+            attributes.insert(ty, off);
         }
         attributes.insert(T::Derive, Attribute::Derive(true));
         attributes.insert(T::Sensitive, Attribute::Sensitive(true));

@@ -2,18 +2,15 @@
 
 use ihsm_proto::msgs::*;
 use ihsm_proto::{
-    AesCbcParams, AesGcmParams, AesKeySize, AesXtsParams, Attribute, Bytes, Data, GcmTagBits,
-    Handle, HashAlg, KeyPairSpec, KeySpec, List, Mechanism, MechanismId, ResponseBody, Role,
-    RsaKeySize, RsaOaepParams, SessionId, Status, Template,
+    AesCbcParams, AesGcmParams, AesKeySize, AesXtsParams, Attribute, Bytes, GcmTagBits, Handle,
+    HashAlg, KeyPairSpec, KeySpec, List, Mechanism, MechanismId, ResponseBody, Role, RsaKeySize,
+    RsaOaepParams, SessionId, Status, Template,
 };
 
 use super::fixtures::*;
+use super::objects::data;
 
-fn data(bytes: &[u8]) -> Data {
-    Data::copy_from(bytes).unwrap()
-}
-
-fn key(user: &mut TestClient, session: SessionId, spec: KeySpec) -> Handle {
+pub fn key(user: &mut TestClient, session: SessionId, spec: KeySpec) -> Handle {
     let request = GenerateKeyRequest {
         spec,
         template: Template::new(vec![Attribute::Wrap(true), Attribute::Unwrap(true)]).unwrap(),
@@ -24,7 +21,7 @@ fn key(user: &mut TestClient, session: SessionId, spec: KeySpec) -> Handle {
     }
 }
 
-fn gcm(iv: Option<[u8; 12]>) -> Mechanism {
+pub fn gcm(iv: Option<[u8; 12]>) -> Mechanism {
     Mechanism::AesGcm(AesGcmParams {
         iv,
         aad: Some(Bytes::new(b"header".to_vec()).unwrap()),
@@ -32,7 +29,7 @@ fn gcm(iv: Option<[u8; 12]>) -> Mechanism {
     })
 }
 
-fn encrypt(
+pub fn encrypt(
     user: &mut TestClient,
     session: SessionId,
     mechanism: Mechanism,
@@ -54,7 +51,7 @@ fn encrypt(
     }
 }
 
-fn decrypt(
+pub fn decrypt(
     user: &mut TestClient,
     session: SessionId,
     mechanism: Mechanism,

@@ -9,15 +9,15 @@ use ihsm_proto::{
 
 use super::fixtures::*;
 
-fn template(attributes: Vec<Attribute>) -> Template {
+pub fn template(attributes: Vec<Attribute>) -> Template {
     Template::new(attributes).unwrap()
 }
 
-fn data(bytes: &[u8]) -> Data {
+pub fn data(bytes: &[u8]) -> Data {
     Data::copy_from(bytes).unwrap()
 }
 
-fn generate_aes(
+pub fn generate_aes(
     user: &mut TestClient,
     session: SessionId,
     attributes: Vec<Attribute>,
@@ -32,7 +32,7 @@ fn generate_aes(
     }
 }
 
-fn generate_ec(user: &mut TestClient, session: SessionId, token: bool) -> (Handle, Handle) {
+pub fn generate_ec(user: &mut TestClient, session: SessionId, token: bool) -> (Handle, Handle) {
     let request = GenerateKeyPairRequest {
         spec: KeyPairSpec::Ec(Curve::P256),
         public_template: template(vec![Attribute::Token(token)]),
@@ -44,7 +44,7 @@ fn generate_ec(user: &mut TestClient, session: SessionId, token: bool) -> (Handl
     }
 }
 
-fn read(
+pub fn read(
     user: &mut TestClient,
     session: SessionId,
     handle: Handle,
@@ -60,7 +60,7 @@ fn read(
     }
 }
 
-fn sign(
+pub fn sign(
     user: &mut TestClient,
     session: SessionId,
     key: Handle,
@@ -78,7 +78,7 @@ fn sign(
     }
 }
 
-fn verify(
+pub fn verify(
     user: &mut TestClient,
     session: SessionId,
     key: Handle,
