@@ -14,4 +14,5 @@ mod device {
     pub mod keys;
     pub mod objects;
     pub mod partitions;
+    pub mod roles;
 }
