@@ -16,6 +16,10 @@ cargo clippy --workspace --all-targets --features ihsm-device/test-hooks -- -D w
 step "tests (FIPS build, test hooks on)"
 cargo test --workspace --features ihsm-device/test-hooks
 
+step "device without test hooks (as shipped: no plaintext key entry, no forced failures)"
+cargo clippy -p ihsm-device --all-targets -- -D warnings
+cargo test -p ihsm-device --test device
+
 step "non-FIPS build smoke test (must report itself non-approved)"
 cargo test -p ihsm-crypto --no-default-features --features non-fips --test crypto -- lifecycle policy
 

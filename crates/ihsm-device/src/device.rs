@@ -154,6 +154,12 @@ impl Device {
         }
     }
 
+    /// Replaces the engine's test hooks, to force a failure in a running device.
+    #[cfg(feature = "test-hooks")]
+    pub fn replace_test_hooks(&self, hooks: ihsm_crypto::TestHooks) {
+        self.shared.engine.replace_test_hooks(hooks);
+    }
+
     /// Runs every self-test again (on demand or periodically). While they run, requests get
     /// `SelfTestsRunning`; a failure latches the error state.
     pub fn run_self_tests(&self) -> Result<(), HardError> {

@@ -11,8 +11,11 @@ mod device {
     pub mod auth;
     pub mod ciphers;
     pub mod fixtures;
+    #[cfg(feature = "test-hooks")]
+    pub mod hooks;
     pub mod keys;
     pub mod objects;
     pub mod partitions;
     pub mod roles;
+    pub mod scenarios;
 }

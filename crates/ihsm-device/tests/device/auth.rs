@@ -95,7 +95,7 @@ fn sealed_pins_are_bound_to_the_connection_nonce_and_their_use() {
 }
 
 #[test]
-fn wrong_pins_lock_the_role_at_exactly_five_and_the_officer_unlocks_the_user() {
+fn s7_wrong_pins_lock_the_role_at_exactly_five_and_the_officer_unlocks_the_user() {
     let fixture = Fixture::initialized();
     let (mut user, _) = fixture.user("s7");
     for attempt in 1..=MAX_PIN_FAILURES {

@@ -29,6 +29,20 @@ impl Fixture {
 
     /// A device over an existing store (a restart).
     pub fn with_store(store: Arc<MemoryStore>) -> Self {
+        Self::start(store, |platform| {
+            Device::power_on(platform, DeviceConfig::for_tests())
+        })
+    }
+
+    /// A device over `store` whose engine runs with test hooks.
+    #[cfg(feature = "test-hooks")]
+    pub fn with_hooks(store: Arc<MemoryStore>, hooks: ihsm_crypto::TestHooks) -> Self {
+        Self::start(store, |platform| {
+            Device::power_on_with_hooks(platform, DeviceConfig::for_tests(), hooks)
+        })
+    }
+
+    fn start(store: Arc<MemoryStore>, power_on: impl FnOnce(Platform) -> Device) -> Self {
         let clock = Arc::new(ManualClock::default());
         let platform = Platform {
             clock: clock.clone(),
@@ -36,7 +50,7 @@ impl Fixture {
             store: store.clone(),
         };
         Self {
-            device: Device::power_on(platform, DeviceConfig::for_tests()),
+            device: power_on(platform),
             store,
             clock,
         }

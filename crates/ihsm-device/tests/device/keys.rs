@@ -424,7 +424,7 @@ fn keys_import_through_ecdh_to_the_signed_import_key() {
 }
 
 #[test]
-fn masked_blobs_restore_only_in_their_partition_and_never_after_destruction() {
+fn s14_masked_blobs_restore_only_in_their_partition_and_never_after_destruction() {
     let fixture = Fixture::initialized();
     let (mut user, session) = fixture.user("mask");
     let (mut other, other_session) = fixture.user("other");

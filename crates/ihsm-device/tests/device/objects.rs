@@ -359,7 +359,7 @@ fn usage_attributes_gate_operations() {
 }
 
 #[test]
-fn handles_of_another_partition_are_objects_that_do_not_exist() {
+fn s14_handles_of_another_partition_are_objects_that_do_not_exist() {
     let fixture = Fixture::initialized();
     let (mut alice, alice_session) = fixture.user("alice");
     let (mut bob, bob_session) = fixture.user("bob");
