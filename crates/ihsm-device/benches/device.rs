@@ -6,7 +6,13 @@
 //! `IHSM_BENCH_SECS` seconds (default 2.0). The device must scale: each thread has its own
 //! connection and session, and no lock is held across the signature, so two threads should
 //! do nearly twice the signatures of one on a machine with two free cores.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;
