@@ -18,4 +18,6 @@ mod device {
     pub mod partitions;
     pub mod roles;
     pub mod scenarios;
+    #[cfg(feature = "test-hooks")]
+    pub mod wycheproof;
 }
