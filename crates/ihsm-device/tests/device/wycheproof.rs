@@ -9,8 +9,8 @@ use ihsm_crypto::{AesKey, GenericSecret, HashAlg as EngineHash};
 use ihsm_proto::msgs::*;
 use ihsm_proto::{
     AesCbcParams, AesGcmParams, Attribute, Bytes, Curve, Data, EcdhParams, Handle, HashAlg,
-    HkdfParams, KeyType, Mechanism, MechanismId, ObjectClass, PssSaltParams, ResponseBody,
-    RsaOaepParams, SaltLen, SecretBytes, SessionId, Status, Template,
+    HkdfParams, KeyType, Mechanism, MechanismId, ObjectClass, PssSaltParams, RequestBody,
+    ResponseBody, RsaOaepParams, SaltLen, SecretBytes, SessionId, Status, Template,
 };
 use ihsm_testkit::client::client_engine;
 use ihsm_testkit::{Expected, VectorTally};
@@ -38,7 +38,7 @@ impl Bench {
         }
     }
 
-    fn call(&mut self, body: impl Into<ihsm_proto::RequestBody>) -> Result<ResponseBody, Status> {
+    fn call(&mut self, body: impl Into<RequestBody>) -> Result<ResponseBody, Status> {
         self.user
             .call(Some(self.session), body)
             .map(|(body, _)| body)
