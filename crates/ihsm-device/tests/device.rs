@@ -18,6 +18,7 @@ mod device {
     pub mod partitions;
     pub mod roles;
     pub mod scenarios;
+    pub mod wire;
     #[cfg(feature = "test-hooks")]
     pub mod wycheproof;
 }

@@ -4,24 +4,16 @@ use ihsm_crypto::{AesKey, Curve as EngineCurve, HashAlg as EngineHash};
 use ihsm_proto::msgs::*;
 use ihsm_proto::{
     AesKeySize, Attribute, AttributeReading, AttributeType as T, Bytes, Curve, EcdhParams, Handle,
-    HashAlg, HkdfParams, ImportKeyKind, KeyPairSpec, KeySpec, KeyType, List, Mechanism,
-    MechanismId, ObjectClass, PartitionName, ResponseBody, Role, RsaAesKeyWrapParams, RsaKeySize,
-    SessionId, Sp800108Params, Status,
+    HashAlg, HkdfParams, ImportKeyKind, KeyPairSpec, KeySpec, KeyType, Mechanism, MechanismId,
+    ObjectClass, PartitionName, ResponseBody, Role, RsaAesKeyWrapParams, RsaKeySize, SessionId,
+    Sp800108Params, Status,
 };
 use ihsm_testkit::client::client_engine;
 
 use super::ciphers::{decrypt, encrypt, gcm, key};
 use super::fixtures::*;
 use super::objects::{generate_aes, read, sign, template, verify};
-
-fn allow(fixture: &Fixture, partition: &str, mechanisms: Vec<MechanismId>) {
-    let mut officer = fixture.partition(partition);
-    let session = officer.session(Role::CryptoOfficer, OFFICER_PIN).unwrap();
-    let request = SetPartitionPolicyRequest {
-        allow_non_approved: List::new(mechanisms).unwrap(),
-    };
-    officer.call(Some(session), request).unwrap();
-}
+use super::scenarios::allow;
 
 fn pair(
     user: &mut TestClient,
@@ -500,4 +492,89 @@ fn s14_masked_blobs_restore_only_in_their_partition_and_never_after_destruction(
     let mut user = restarted.partition(name.as_str());
     let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
     assert_eq!(unmask(&mut user, session, &blob), Err(Status::BlobInvalid));
+}
+
+#[test]
+fn keys_import_through_rsa_oaep_only_when_opted_in_and_flagged() {
+    let fixture = Fixture::initialized();
+    let (mut user, session) = fixture.user("rsa-import");
+    allow(&fixture, "rsa-import", vec![MechanismId::RsaAesKeyWrap]);
+    let request = GetImportKeyRequest {
+        kind: ImportKeyKind::RsaOaep,
+    };
+    let ResponseBody::GetImportKey(import) = user.call(Some(session), request).unwrap().0 else {
+        unreachable!()
+    };
+    // The key is made once: asking again gives the same key.
+    let again = user
+        .call(
+            Some(session),
+            GetImportKeyRequest {
+                kind: ImportKeyKind::RsaOaep,
+            },
+        )
+        .unwrap()
+        .0;
+    let ResponseBody::GetImportKey(again) = again else {
+        unreachable!()
+    };
+    assert_eq!(again.public_key, import.public_key);
+    let engine = client_engine();
+    let rsa = engine.rsa_public_key(&import.public_key).unwrap();
+    let fresh = [0x11; 32];
+    let value = [0x77; 16];
+    let mut wrapped = engine
+        .rsa_oaep_encrypt(&rsa, EngineHash::Sha256, &[], &fresh)
+        .unwrap()
+        .value;
+    wrapped.extend(
+        engine
+            .aes_key_wrap(&AesKey::from_bytes(&fresh).unwrap(), true, &value)
+            .unwrap()
+            .value,
+    );
+    let request = ImportKeyRequest {
+        kind: ImportKeyKind::RsaOaep,
+        ephemeral_public_key: None,
+        wrapped: Bytes::new(wrapped).unwrap(),
+        template: template(vec![
+            Attribute::Class(ObjectClass::SecretKey),
+            Attribute::KeyType(KeyType::Aes),
+        ]),
+    };
+    let (imported, approved) = handle_of(user.call(Some(session), request).unwrap());
+    assert!(!approved, "the RSA import path is never approved");
+    let sealed = engine
+        .aes_gcm_encrypt(&AesKey::from_bytes(&value).unwrap(), b"header", b"hi")
+        .unwrap()
+        .value;
+    assert_eq!(
+        decrypt(
+            &mut user,
+            session,
+            gcm(Some(sealed.iv)),
+            imported,
+            &sealed.ciphertext
+        )
+        .unwrap(),
+        b"hi"
+    );
+    // The import key survives a restart.
+    drop(user);
+    let restarted = Fixture::with_store(fixture.store.clone());
+    let mut user = restarted.partition("rsa-import");
+    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
+    let ResponseBody::GetImportKey(after) = user
+        .call(
+            Some(session),
+            GetImportKeyRequest {
+                kind: ImportKeyKind::RsaOaep,
+            },
+        )
+        .unwrap()
+        .0
+    else {
+        unreachable!()
+    };
+    assert_eq!(after.public_key, import.public_key);
 }

@@ -70,3 +70,77 @@ fn the_officer_sets_the_policy_and_the_user_reads_it() {
     };
     assert_eq!(policy.allow_non_approved, allow);
 }
+
+#[test]
+fn quotas_bound_objects_data_sessions_and_logins() {
+    use ihsm_proto::{Attribute, ObjectClass, Quotas, SecretBytes, Template};
+
+    let fixture = Fixture::initialized();
+    let (mut admin, session) = fixture.admin_session();
+    let tight = Quotas {
+        max_objects: 2,
+        max_sessions: 2,
+        max_logins: 2,
+        max_data_object_bytes: 10,
+    };
+    admin
+        .create_partition(session, "tight", tight, OFFICER_PIN)
+        .unwrap();
+    let mut officer = fixture.partition("tight");
+    let officer_session = officer.session(Role::CryptoOfficer, OFFICER_PIN).unwrap();
+    let credential = officer
+        .sealed(Opcode::SetPin, 1, USER_PIN.as_bytes())
+        .secret;
+    let set_pin = SetPinRequest {
+        role: Role::CryptoUser,
+        credential,
+        partition: None,
+    };
+    officer.call(Some(officer_session), set_pin).unwrap();
+
+    // The officer holds one login and one session; the user takes the second of each.
+    let mut user = fixture.partition("tight");
+    let login = user.login(Role::CryptoUser, USER_PIN).unwrap();
+    let user_session = user.open_session(login).unwrap();
+    assert_eq!(status(user.open_session(login)), Status::SessionLimit);
+    assert_eq!(
+        status(user.login(Role::CryptoUser, USER_PIN)),
+        Status::LoginLimit
+    );
+
+    let data = |bytes: &[u8]| CreateObjectRequest {
+        template: Template::new(vec![
+            Attribute::Class(ObjectClass::Data),
+            Attribute::Value(SecretBytes::copy_from(bytes).unwrap()),
+        ])
+        .unwrap(),
+    };
+    assert_eq!(
+        status(user.call(Some(user_session), data(&[0; 11]))),
+        Status::QuotaExceeded
+    );
+    assert_eq!(
+        status(user.call(Some(user_session), data(&[0; 6]))),
+        Status::Ok
+    );
+    assert_eq!(
+        status(user.call(Some(user_session), data(&[0; 5]))),
+        Status::QuotaExceeded
+    );
+    assert_eq!(
+        status(user.call(Some(user_session), data(&[0; 4]))),
+        Status::Ok
+    );
+    assert_eq!(
+        status(user.call(Some(user_session), data(&[]))),
+        Status::QuotaExceeded
+    );
+    // A closed session frees its objects' share of the quota.
+    user.call(Some(user_session), CloseSessionRequest {})
+        .unwrap();
+    let user_session = user.open_session(login).unwrap();
+    assert_eq!(
+        status(user.call(Some(user_session), data(&[0; 10]))),
+        Status::Ok
+    );
+}
