@@ -92,6 +92,8 @@ pub(crate) struct KeyRecord {
     pub(crate) id: [u8; 16],
     pub(crate) kdf_input_only: bool,
     pub(crate) material: Zeroizing<Vec<u8>>,
+    /// AES-GCM encryptions reserved (at least as many as the key has made).
+    pub(crate) gcm_reserved: u64,
 }
 
 /// Room enough that the buffer never grows (growing would leave copies of secrets behind).
@@ -182,13 +184,15 @@ impl ObjectRecord {
         e.bytes(&attributes).ok()?;
         match &self.key {
             Some(key) => {
-                e.array(3)
+                e.array(4)
                     .ok()?
                     .bytes(&key.id)
                     .ok()?
                     .bool(key.kdf_input_only)
                     .ok()?
                     .bytes(&key.material)
+                    .ok()?
+                    .u64(key.gcm_reserved)
                     .ok()?;
             }
             None => {
@@ -208,11 +212,12 @@ impl ObjectRecord {
             d.null().ok()?;
             None
         } else {
-            expect_array(&mut d, 3)?;
+            expect_array(&mut d, 4)?;
             Some(KeyRecord {
                 id: d.bytes().ok()?.try_into().ok()?,
                 kdf_input_only: d.bool().ok()?,
                 material: Zeroizing::new(d.bytes().ok()?.to_vec()),
+                gcm_reserved: d.u64().ok()?,
             })
         };
         (d.position() == bytes.len()).then_some(Self {
@@ -241,6 +246,7 @@ mod tests {
                 id: [3; 16],
                 kdf_input_only: true,
                 material: Zeroizing::new(vec![9; 32]),
+                gcm_reserved: 1 << 20,
             }),
         };
         let bytes = record.encode().unwrap();
@@ -250,6 +256,7 @@ mod tests {
         let key = back.key.unwrap();
         assert_eq!((key.id, key.kdf_input_only), ([3; 16], true));
         assert_eq!(*key.material, vec![9; 32]);
+        assert_eq!(key.gcm_reserved, 1 << 20);
         let mut longer = bytes.to_vec();
         longer.push(0);
         assert!(ObjectRecord::decode(&longer).is_none());

@@ -2,10 +2,11 @@
 //! without padding, AES-XTS, AES key wrap (KW, KWP) and RSA-OAEP; single-part and, except for
 //! OAEP, multi-part.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ihsm_crypto::policy::Service;
-use ihsm_crypto::{Indicated, SecretBytes, AES_BLOCK_LEN};
+use ihsm_crypto::{AesKey, Indicated, SecretBytes, AES_BLOCK_LEN, GCM_MAX_INVOCATIONS};
 use ihsm_proto::msgs::{
     DecryptFinalResponse, DecryptInitRequest, DecryptInitResponse, DecryptRequest, DecryptResponse,
     DecryptUpdateRequest, DecryptUpdateResponse, EncryptFinalResponse, EncryptInitRequest,
@@ -18,8 +19,10 @@ use zeroize::Zeroizing;
 use crate::cmd::engine_hash;
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
-use crate::object::{Key, KeyMaterial};
+use crate::object::{Key, KeyMaterial, GCM_RESERVATION};
 use crate::ops::{CipherMode, CipherOperation};
+use crate::record;
+use crate::store::Write;
 
 /// A cipher's output and its service indicator.
 struct Output {
@@ -358,6 +361,7 @@ fn finish(
     let mismatch = || Fault::Status(Status::KeyTypeInconsistent);
     let output = match (mode, &key.material) {
         (CipherMode::Gcm { aad, .. }, KeyMaterial::Aes(aes)) if encrypt => {
+            reserve_gcm(ctx, key, aes)?;
             let sealed = engine.aes_gcm_encrypt(aes, aad, input)?;
             let output = Output {
                 value: Zeroizing::new(sealed.value.ciphertext),
@@ -393,6 +397,44 @@ fn finish(
         _ => return Err(mismatch()),
     };
     Ok((output, None))
+}
+
+/// Before an AES-GCM encryption: if the key has used up the encryptions its records account
+/// for, reserve the next [`GCM_RESERVATION`] in every persistent object that holds it,
+/// durably, before encrypting. A restart then resumes the count at or above the truth.
+fn reserve_gcm(ctx: &Ctx<'_>, key: &Key, aes: &AesKey) -> Result<(), Fault> {
+    let made = aes.gcm_invocations();
+    if made < key.gcm_reserved.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let next = made
+        .saturating_add(GCM_RESERVATION)
+        .min(GCM_MAX_INVOCATIONS);
+    let partition = ctx.partition()?;
+    let holders: Vec<_> = partition
+        .read()
+        .objects
+        .values()
+        .filter(|o| o.is_token() && o.key.as_ref().is_some_and(|k| k.id == key.id))
+        .cloned()
+        .collect();
+    let mut writes = Vec::with_capacity(holders.len());
+    for object in holders {
+        let mut record = object.to_record()?;
+        if let Some(key) = record.key.as_mut() {
+            key.gcm_reserved = next;
+        }
+        let bytes = record.encode().ok_or(Status::Internal)?;
+        writes.push(Write::Put(
+            record::object(&partition.name, object.handle),
+            bytes,
+        ));
+    }
+    if !writes.is_empty() {
+        ctx.shared.platform.store.commit(writes)?;
+    }
+    key.gcm_reserved.fetch_max(next, Ordering::AcqRel);
+    Ok(())
 }
 
 fn last_block(bytes: &[u8]) -> Result<[u8; AES_BLOCK_LEN], Fault> {

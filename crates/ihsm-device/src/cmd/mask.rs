@@ -3,10 +3,11 @@
 //! and restore into the same partition.
 //!
 //! Blob: `version (1) || key id (16) || IV (12) || attributes length (4, big-endian) ||
-//! attributes (CBOR template) || flags (1) || ciphertext || tag (16)`. The associated data is
-//! `"ihsm masked key v1" || partition name || 0x00 || version || key id || attributes length
-//! || attributes || flags`, and GCM authenticates the IV itself, so a changed byte anywhere,
-//! or another partition's blob, fails the tag.
+//! attributes (CBOR template) || flags (1) || GCM count (8, big-endian) || ciphertext || tag
+//! (16)`. The associated data is `"ihsm masked key v1" || partition name || 0x00 || version ||
+//! key id` followed by every field from the attributes length to the GCM count, and GCM
+//! authenticates the IV itself, so a changed byte anywhere, or another partition's blob,
+//! fails the tag. The GCM count carries an AES key's encryptions so far to a restored copy.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,8 @@ const VERSION: u8 = 1;
 const LABEL: &[u8] = b"ihsm masked key v1";
 const IV_LEN: usize = 12;
 const KDF_INPUT_ONLY: u8 = 1;
+/// The fixed-size fields around the attributes: their length (4), flags (1), GCM count (8).
+const TRAILER_LEN: usize = 13;
 
 pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
@@ -45,10 +48,11 @@ pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
         0
     };
     // Everything after the IV and before the ciphertext; the IV is made by the engine.
-    let mut bound = Vec::with_capacity(attributes.len() + 5);
+    let mut bound = Vec::with_capacity(attributes.len() + TRAILER_LEN);
     bound.extend_from_slice(&attributes_len.to_be_bytes());
     bound.extend_from_slice(&attributes);
     bound.push(flags);
+    bound.extend_from_slice(&key.gcm_count().to_be_bytes());
     let aad = associated_data(partition, &key.id, &bound);
     let sealed =
         ctx.engine()
@@ -78,10 +82,14 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
     let (iv, rest) = rest.split_first_chunk::<IV_LEN>().ok_or_else(invalid)?;
     let (len, after_len) = rest.split_first_chunk::<4>().ok_or_else(invalid)?;
     let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| invalid())?;
-    let bound_len = len.checked_add(5).ok_or_else(invalid)?;
+    let bound_len = len.checked_add(TRAILER_LEN).ok_or_else(invalid)?;
     let (bound, ciphertext) = rest.split_at_checked(bound_len).ok_or_else(invalid)?;
-    let attributes = after_len.get(..len).ok_or_else(invalid)?;
-    let flags = *bound.last().ok_or_else(invalid)?;
+    let (attributes, trailer) = after_len.split_at_checked(len).ok_or_else(invalid)?;
+    let (&flags, count) = trailer.split_first().ok_or_else(invalid)?;
+    let gcm_count = count
+        .first_chunk::<8>()
+        .map(|count| u64::from_be_bytes(*count))
+        .ok_or_else(invalid)?;
     if version != VERSION || flags & !KDF_INPUT_ONLY != 0 {
         return Err(invalid());
     }
@@ -127,11 +135,8 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
                 material.value.expose(),
             )
             .map_err(|_| invalid())?;
-            std::sync::Arc::new(Key {
-                id: *id,
-                material,
-                kdf_input_only: flags & KDF_INPUT_ONLY != 0,
-            })
+            let kdf_input_only = flags & KDF_INPUT_ONLY != 0;
+            std::sync::Arc::new(Key::restored(*id, material, kdf_input_only, gcm_count)?)
         }
     };
     let class = key.material.class();

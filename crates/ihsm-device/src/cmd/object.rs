@@ -227,11 +227,7 @@ pub(crate) fn new_key(
 ) -> Result<Arc<Key>, Fault> {
     let mut id = [0; 16];
     let _ = ctx.engine().random(&mut id)?;
-    Ok(Arc::new(Key {
-        id,
-        material,
-        kdf_input_only,
-    }))
+    Ok(Arc::new(Key::new(id, material, kdf_input_only)))
 }
 
 /// A new object with a random handle, owned by the session unless it is a token object.
@@ -288,7 +284,7 @@ pub(crate) fn store_new_all(
 }
 
 /// The store write that persists a token object.
-fn object_write(partition: &PartitionName, object: &Object) -> Result<Write, Fault> {
+pub(crate) fn object_write(partition: &PartitionName, object: &Object) -> Result<Write, Fault> {
     let record = object.to_record()?.encode().ok_or(Status::Internal)?;
     Ok(Write::Put(record::object(partition, object.handle), record))
 }

@@ -1,6 +1,8 @@
 //! The secret (or public) part of a key object, parsed once and shared by every object that
 //! names the same key (copies, restored blobs).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ihsm_crypto::{
     AesKey, Curve, EcPrivateKey, EcPublicKey, Engine, Error as CryptoError, GenericSecret,
     RsaPrivateKey, RsaPublicKey, XtsKey,
@@ -14,12 +16,60 @@ use crate::fault::Fault;
 /// tombstone when the key is destroyed.
 pub(crate) type KeyId = [u8; 16];
 
+/// How many AES-GCM encryptions a persistent key reserves in the store at a time: its record
+/// always counts at least as many encryptions as it has made, so a restart never lowers the
+/// count the GCM cap is checked against.
+pub(crate) const GCM_RESERVATION: u64 = 1 << 20;
+
 pub(crate) struct Key {
     pub(crate) id: KeyId,
     pub(crate) material: KeyMaterial,
     /// The raw output of ECDH: usable only as the base of a KDF (SP 800-56C), never by any
     /// other operation and never wrapped.
     pub(crate) kdf_input_only: bool,
+    /// AES-GCM encryptions the store's records of this key account for.
+    pub(crate) gcm_reserved: AtomicU64,
+}
+
+impl Key {
+    pub(crate) fn new(id: KeyId, material: KeyMaterial, kdf_input_only: bool) -> Self {
+        Self {
+            id,
+            material,
+            kdf_input_only,
+            gcm_reserved: AtomicU64::new(0),
+        }
+    }
+
+    /// A key read back (from its record or a masked blob) that has made `gcm_count` AES-GCM
+    /// encryptions already.
+    pub(crate) fn restored(
+        id: KeyId,
+        material: KeyMaterial,
+        kdf_input_only: bool,
+        gcm_count: u64,
+    ) -> Result<Self, Fault> {
+        let material = match material {
+            KeyMaterial::Aes(aes) if gcm_count > 0 => {
+                KeyMaterial::Aes(AesKey::with_gcm_invocations(aes.expose(), gcm_count)?)
+            }
+            other => other,
+        };
+        Ok(Self {
+            gcm_reserved: AtomicU64::new(gcm_count),
+            ..Self::new(id, material, kdf_input_only)
+        })
+    }
+
+    /// AES-GCM encryptions made (or reserved), for a record or a blob.
+    pub(crate) fn gcm_count(&self) -> u64 {
+        match &self.material {
+            KeyMaterial::Aes(aes) => aes
+                .gcm_invocations()
+                .max(self.gcm_reserved.load(Ordering::Acquire)),
+            _ => 0,
+        }
+    }
 }
 
 // Every key lives once behind an `Arc`; boxing the large variants would add an indirection

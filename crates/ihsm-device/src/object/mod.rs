@@ -15,7 +15,7 @@ use std::sync::Arc;
 use ihsm_proto::{Attribute, AttributeType, Handle, KeyType, LoginId, ObjectClass, SessionId};
 
 pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, Origin};
-pub(crate) use key::{Key, KeyId, KeyMaterial};
+pub(crate) use key::{Key, KeyId, KeyMaterial, GCM_RESERVATION};
 pub(crate) use search::Search;
 
 /// Whose session a session object belongs to.
@@ -114,6 +114,7 @@ impl Object {
                 id: key.id,
                 kdf_input_only: key.kdf_input_only,
                 material: key.material.to_bytes(),
+                gcm_reserved: key.gcm_reserved.load(std::sync::atomic::Ordering::Acquire),
             }),
         })
     }
@@ -145,11 +146,9 @@ impl Object {
                 };
                 let material =
                     KeyMaterial::parse(engine, class, key_type, curve, &key.material).ok()?;
-                Some(Arc::new(Key {
-                    id: key.id,
-                    material,
-                    kdf_input_only: key.kdf_input_only,
-                }))
+                let restored =
+                    Key::restored(key.id, material, key.kdf_input_only, key.gcm_reserved).ok()?;
+                Some(Arc::new(restored))
             }
             None => None,
         };

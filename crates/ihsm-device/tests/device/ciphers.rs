@@ -338,3 +338,47 @@ fn non_approved_ciphers_need_the_officers_opt_in_and_are_flagged() {
         .unwrap();
     assert!(!approved);
 }
+
+#[test]
+fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
+    let fixture = Fixture::initialized();
+    let (mut user, session) = fixture.user("gcm-count");
+    let request = GenerateKeyRequest {
+        spec: KeySpec::Aes(AesKeySize::Aes256),
+        template: Template::new(vec![Attribute::Token(true)]).unwrap(),
+    };
+    let ResponseBody::GenerateKey(token) = user.call(Some(session), request).unwrap().0 else {
+        unreachable!()
+    };
+    // The record ends with the reserved count, a CBOR unsigned integer.
+    let record_tail = |fixture: &Fixture| {
+        let records = fixture.store.table(ihsm_device::Table::Object);
+        assert_eq!(records.len(), 1);
+        let (_, bytes) = &records[0];
+        bytes[bytes.len() - 5..].to_vec()
+    };
+    assert_eq!(
+        record_tail(&fixture).last(),
+        Some(&0),
+        "nothing reserved yet"
+    );
+    encrypt(&mut user, session, gcm(None), token.handle, b"one").unwrap();
+    encrypt(&mut user, session, gcm(None), token.handle, b"two").unwrap();
+    assert_eq!(
+        record_tail(&fixture),
+        [0x1a, 0x00, 0x10, 0x00, 0x00],
+        "2^20 reserved"
+    );
+    // After a restart the count resumes at the reservation, so the next encryption reserves
+    // the following block.
+    drop(user);
+    let restarted = Fixture::with_store(fixture.store.clone());
+    let mut user = restarted.partition("gcm-count");
+    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
+    encrypt(&mut user, session, gcm(None), token.handle, b"three").unwrap();
+    assert_eq!(
+        record_tail(&restarted),
+        [0x1a, 0x00, 0x20, 0x00, 0x00],
+        "2^21 reserved"
+    );
+}
