@@ -11,8 +11,9 @@
 //! What it must never do: open a socket or a file or read the clock itself (all three are
 //! injected through [`Platform`]); let a secret leave in plaintext (keys leave only wrapped or
 //! masked; PINs are never stored); hold a lock across a store write or a cryptographic
-//! operation, except the two documented one-off cases (a multi-part operation's own slot,
-//! the partition RSA import key's first generation); answer differently for another
+//! operation, except the documented cases that no key operation waits for (a multi-part
+//! operation's own slot; the partition record's lock, held by a policy change or the first
+//! generation of the RSA import key); answer differently for another
 //! partition's handle or blob than for one that does not exist.
 
 #![forbid(unsafe_code)]

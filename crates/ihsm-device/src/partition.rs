@@ -19,9 +19,11 @@ pub(crate) struct Partition {
     pub(crate) realm: Realm,
     pub(crate) keys: PartitionKeys,
     state: RwLock<PartitionState>,
-    /// The RSA-3072 import key, made on first use (`GetImportKey` of kind `RsaOaep`). The
-    /// lock is held while it is generated and persisted, once: only a concurrent first
-    /// request for the same key waits.
+    /// The RSA-3072 import key, made on first use (`GetImportKey` of kind `RsaOaep`). Its lock
+    /// is also the partition record's: whoever rewrites the record (a policy change, the
+    /// first import key) holds it from reading the record to the store's commit, so two
+    /// rewrites cannot undo each other. Both are rare administrative changes; no operation
+    /// on keys ever waits for it.
     rsa_import: Mutex<Option<Arc<RsaPrivateKey>>>,
 }
 
@@ -94,13 +96,8 @@ impl Partition {
         }
     }
 
-    /// The partition's record, to persist after a change of policy or keys.
-    pub(crate) fn record(&self) -> PartitionRecord {
-        let rsa_import = self.rsa_import().clone();
-        self.record_with(rsa_import.as_ref())
-    }
-
-    /// The record with the RSA import key given (for callers that hold its lock).
+    /// The partition's record with the RSA import key given: the caller holds
+    /// [`Partition::rsa_import`]'s lock until the record is committed.
     pub(crate) fn record_with(&self, rsa_import: Option<&Arc<RsaPrivateKey>>) -> PartitionRecord {
         let state = self.read();
         PartitionRecord {

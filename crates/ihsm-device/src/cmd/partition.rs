@@ -89,7 +89,10 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome 
         BTreeSet::new(),
         None,
     );
-    let record = partition.record().encode().ok_or(Status::Internal)?;
+    let record = partition
+        .record_with(None)
+        .encode()
+        .ok_or(Status::Internal)?;
     ctx.shared.platform.store.commit(vec![
         Write::Put(record::partition(&request.name), record),
         Write::Put(
@@ -168,7 +171,9 @@ pub(crate) fn policy(ctx: &Ctx<'_>) -> Outcome {
 pub(crate) fn set_policy(ctx: &Ctx<'_>, request: SetPartitionPolicyRequest) -> Outcome {
     let partition = ctx.partition()?;
     let policy: BTreeSet<_> = request.allow_non_approved.iter().copied().collect();
-    let mut record = partition.record();
+    // Held until the new record is durable and in force: see `Partition::rsa_import`.
+    let rsa_import = partition.rsa_import();
+    let mut record = partition.record_with(rsa_import.as_ref());
     record.policy = policy.iter().copied().collect();
     let record = record.encode().ok_or(Status::Internal)?;
     ctx.shared
@@ -176,6 +181,7 @@ pub(crate) fn set_policy(ctx: &Ctx<'_>, request: SetPartitionPolicyRequest) -> O
         .store
         .commit(vec![Write::Put(record::partition(&partition.name), record)])?;
     partition.write().policy = policy;
+    drop(rsa_import);
     Ok(Served::plain(SetPartitionPolicyResponse {}))
 }
 
