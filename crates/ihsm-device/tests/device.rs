@@ -10,6 +10,7 @@
 mod device {
     pub mod auth;
     pub mod ciphers;
+    pub mod docs;
     pub mod fixtures;
     #[cfg(feature = "test-hooks")]
     pub mod hooks;
