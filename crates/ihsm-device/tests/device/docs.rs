@@ -25,7 +25,10 @@ fn keys_document_names_every_label() {
     let mut found = Vec::new();
     labels(&root.join("crates/ihsm-device/src"), &mut found);
     // The engine's part of the protocol: the sealed-secret labels.
-    labels(&root.join("crates/ihsm-crypto/src/services/sealed.rs"), &mut found);
+    labels(
+        &root.join("crates/ihsm-crypto/src/services/sealed.rs"),
+        &mut found,
+    );
     assert!(found.len() >= 8, "{found:?}");
     for label in found {
         assert!(
