@@ -358,37 +358,152 @@ fn usage_attributes_gate_operations() {
     );
 }
 
+/// Every request that names a key or object, with `h` in one handle position and the caller's
+/// own `kek` (an AES key) and `extractable` (an extractable AES key) in the others.
+fn handle_requests(h: Handle, kek: Handle, extractable: Handle) -> Vec<RequestBody> {
+    use ihsm_proto::{AesGcmParams, EcdhParams};
+    let gcm = |iv| {
+        Mechanism::AesGcm(AesGcmParams {
+            iv,
+            aad: None,
+            tag_bits: None,
+        })
+    };
+    vec![
+        CopyObjectRequest {
+            handle: h,
+            template: template(vec![]),
+        }
+        .into(),
+        DestroyObjectRequest { handle: h }.into(),
+        GetAttributesRequest {
+            handle: h,
+            types: AttributeTypes::new(vec![T::Label]).unwrap(),
+        }
+        .into(),
+        SetAttributesRequest {
+            handle: h,
+            template: template(vec![Attribute::Label(Text::new("x").unwrap())]),
+        }
+        .into(),
+        WrapKeyRequest {
+            mechanism: Mechanism::AesKeyWrapPad,
+            wrapping_key: h,
+            key: extractable,
+        }
+        .into(),
+        WrapKeyRequest {
+            mechanism: Mechanism::AesKeyWrapPad,
+            wrapping_key: kek,
+            key: h,
+        }
+        .into(),
+        UnwrapKeyRequest {
+            mechanism: Mechanism::AesKeyWrapPad,
+            unwrapping_key: h,
+            wrapped: Bytes::new(vec![0; 24]).unwrap(),
+            template: template(vec![
+                Attribute::Class(ObjectClass::SecretKey),
+                Attribute::KeyType(KeyType::Aes),
+            ]),
+        }
+        .into(),
+        DeriveKeyRequest {
+            mechanism: Mechanism::Ecdh(EcdhParams {
+                peer_public_key: Bytes::new(vec![4; 65]).unwrap(),
+            }),
+            base_key: h,
+            template: template(vec![]),
+        }
+        .into(),
+        MaskKeyRequest { key: h }.into(),
+        EncryptRequest {
+            mechanism: gcm(None),
+            key: h,
+            data: data(b"x"),
+        }
+        .into(),
+        EncryptInitRequest {
+            mechanism: gcm(None),
+            key: h,
+        }
+        .into(),
+        DecryptRequest {
+            mechanism: gcm(Some([0; 12])),
+            key: h,
+            data: data(&[0; 17]),
+        }
+        .into(),
+        DecryptInitRequest {
+            mechanism: gcm(Some([0; 12])),
+            key: h,
+        }
+        .into(),
+        SignRequest {
+            mechanism: Mechanism::EcdsaSha256,
+            key: h,
+            data: data(b"x"),
+        }
+        .into(),
+        SignInitRequest {
+            mechanism: Mechanism::EcdsaSha256,
+            key: h,
+        }
+        .into(),
+        VerifyRequest {
+            mechanism: Mechanism::EcdsaSha256,
+            key: h,
+            data: data(b"x"),
+            signature: Bytes::new(vec![0; 64]).unwrap(),
+        }
+        .into(),
+        VerifyInitRequest {
+            mechanism: Mechanism::EcdsaSha256,
+            key: h,
+        }
+        .into(),
+    ]
+}
+
 #[test]
 fn s14_handles_of_another_partition_are_objects_that_do_not_exist() {
     let fixture = Fixture::initialized();
     let (mut alice, alice_session) = fixture.user("alice");
     let (mut bob, bob_session) = fixture.user("bob");
     let (public, private) = generate_ec(&mut alice, alice_session, true);
-    let stranger = Handle::new(0x1234_5678).unwrap();
-    for handle in [public, private, stranger] {
-        assert_eq!(
-            status(sign(
-                &mut bob,
-                bob_session,
-                handle,
-                Mechanism::EcdsaSha256,
-                b"x"
-            )),
-            Status::ObjectNotFound
-        );
-        let read = GetAttributesRequest {
-            handle,
-            types: AttributeTypes::new(vec![T::Label]).unwrap(),
-        };
-        assert_eq!(
-            status(bob.call(Some(bob_session), read)),
-            Status::ObjectNotFound
-        );
-        assert_eq!(
-            status(bob.call(Some(bob_session), DestroyObjectRequest { handle })),
-            Status::ObjectNotFound
-        );
+    let alice_aes = generate_aes(&mut alice, alice_session, vec![Attribute::Token(true)]).unwrap();
+    let kek = generate_aes(&mut bob, bob_session, vec![Attribute::Wrap(true)]).unwrap();
+    let extractable =
+        generate_aes(&mut bob, bob_session, vec![Attribute::Extractable(true)]).unwrap();
+    let nowhere = Handle::new(0x1234_5678).unwrap();
+    let mut checked = 0;
+    for (request, baseline) in handle_requests(nowhere, kek, extractable)
+        .into_iter()
+        .enumerate()
+    {
+        let expected = status(bob.call(Some(bob_session), baseline));
+        assert_eq!(expected, Status::ObjectNotFound, "request {request}");
+        for foreign in [public, private, alice_aes] {
+            let body = handle_requests(foreign, kek, extractable).swap_remove(request);
+            let opcode = body.opcode();
+            assert_eq!(
+                status(bob.call(Some(bob_session), body)),
+                expected,
+                "{opcode:?} with another partition's handle"
+            );
+            checked += 1;
+        }
     }
+    assert_eq!(checked, 17 * 3);
+    // Alice's keys are untouched and still hers.
+    assert!(sign(
+        &mut alice,
+        alice_session,
+        private,
+        Mechanism::EcdsaSha256,
+        b"x"
+    )
+    .is_ok());
 }
 
 #[test]
@@ -540,4 +655,125 @@ fn digests_and_random_serve_every_session() {
         status(admin.call(Some(session), request)),
         Status::RoleNotPermitted
     );
+}
+
+#[test]
+fn copies_share_the_key_and_follow_the_one_way_rules() {
+    use super::ciphers::{decrypt, encrypt, gcm};
+
+    let fixture = Fixture::initialized();
+    let (mut user, session) = fixture.user("copy");
+    let original = generate_aes(&mut user, session, vec![]).unwrap();
+    let copy = |user: &mut TestClient, attributes| {
+        let request = CopyObjectRequest {
+            handle: original,
+            template: template(attributes),
+        };
+        match user.call(Some(session), request)? {
+            (ResponseBody::CopyObject(r), _) => Ok(r.handle),
+            _ => unreachable!(),
+        }
+    };
+    let label = Attribute::Label(Text::new("copy").unwrap());
+    let token = copy(&mut user, vec![Attribute::Token(true), label.clone()]).unwrap();
+    assert_eq!(
+        read(
+            &mut user,
+            session,
+            token,
+            &[T::Token, T::Label, T::Sensitive]
+        ),
+        [
+            AttributeReading::Value(Attribute::Token(true)),
+            AttributeReading::Value(label),
+            AttributeReading::Value(Attribute::Sensitive(true)),
+        ]
+    );
+    assert_eq!(fixture.store.table(ihsm_device::Table::Object).len(), 1);
+    // The copy is the same key.
+    let (sealed, iv) = encrypt(&mut user, session, gcm(None), original, b"same").unwrap();
+    assert_eq!(
+        decrypt(&mut user, session, gcm(iv), token, &sealed).unwrap(),
+        b"same"
+    );
+    // Sensitive and extractable stay one-way in a copy too.
+    for attribute in [Attribute::Extractable(true), Attribute::Sensitive(false)] {
+        assert_eq!(
+            status(copy(&mut user, vec![attribute.clone()])),
+            Status::AttributeReadOnly,
+            "{attribute:?}"
+        );
+    }
+    let forbid = SetAttributesRequest {
+        handle: original,
+        template: template(vec![Attribute::Copyable(false)]),
+    };
+    user.call(Some(session), forbid).unwrap();
+    assert_eq!(status(copy(&mut user, vec![])), Status::ActionProhibited);
+}
+
+#[test]
+fn certificates_and_data_objects_keep_their_values() {
+    use ihsm_proto::{CertificateType, SecretBytes};
+
+    let fixture = Fixture::initialized();
+    let (mut user, session) = fixture.user("certs");
+    let der = [0x30, 0x03, 0x02, 0x01, 0x01];
+    let create = |user: &mut TestClient, attributes| {
+        let request = CreateObjectRequest {
+            template: template(attributes),
+        };
+        match user.call(Some(session), request)? {
+            (ResponseBody::CreateObject(r), _) => Ok(r.handle),
+            _ => unreachable!(),
+        }
+    };
+    let certificate = create(
+        &mut user,
+        vec![
+            Attribute::Class(ObjectClass::Certificate),
+            Attribute::CertificateType(CertificateType::X509),
+            Attribute::Subject(Bytes::new(vec![0x30, 0x00]).unwrap()),
+            Attribute::Value(SecretBytes::copy_from(&der).unwrap()),
+            Attribute::Token(true),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        read(
+            &mut user,
+            session,
+            certificate,
+            &[T::Value, T::CertificateType]
+        ),
+        [
+            AttributeReading::Value(Attribute::Value(SecretBytes::copy_from(&der).unwrap())),
+            AttributeReading::Value(Attribute::CertificateType(CertificateType::X509)),
+        ]
+    );
+    // A certificate's value and subject are fixed; a certificate needs both type and value.
+    let set = SetAttributesRequest {
+        handle: certificate,
+        template: template(vec![Attribute::Value(
+            SecretBytes::copy_from(&[0]).unwrap(),
+        )]),
+    };
+    assert_eq!(
+        status(user.call(Some(session), set)),
+        Status::AttributeReadOnly
+    );
+    let incomplete = create(
+        &mut user,
+        vec![
+            Attribute::Class(ObjectClass::Certificate),
+            Attribute::CertificateType(CertificateType::X509),
+        ],
+    );
+    assert_eq!(status(incomplete), Status::TemplateIncomplete);
+    // Key attributes do not apply to a data object.
+    let wrong = create(
+        &mut user,
+        vec![Attribute::Class(ObjectClass::Data), Attribute::Sign(true)],
+    );
+    assert_eq!(status(wrong), Status::AttributeTypeInvalid);
 }
