@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use ihsm_crypto::{EcPrivateKey, Engine, EngineState, Error as CryptoError, HashAlg};
 use ihsm_proto::{
-    DeviceState, Limits, LoginId, Opcode, PartitionName, Request, Response, Role, Status,
+    DeviceState, Handle, Limits, LoginId, Opcode, PartitionName, Request, Response, Role, Status,
 };
 use zeroize::Zeroizing;
 
@@ -15,6 +15,7 @@ use crate::cmd;
 use crate::config::DeviceConfig;
 use crate::connection::{Connection, Socket};
 use crate::fault::{Fault, HardError, Outcome};
+use crate::object::{Key, Object};
 use crate::partition::Partition;
 use crate::platform::Platform;
 use crate::realm::{Realm, RealmLimits};
@@ -436,6 +437,15 @@ impl Ctx<'_> {
     /// The session of a session request (the decoder guarantees one).
     pub(crate) fn session(&self) -> Result<&Arc<Session>, Fault> {
         self.session.as_ref().ok_or(Fault::Status(Status::Internal))
+    }
+
+    /// A key object of the session's partition, and its key; a handle that names no object
+    /// visible to the session is `ObjectNotFound`, an object that is not a key
+    /// `KeyTypeInconsistent`.
+    pub(crate) fn key_object(&self, handle: Handle) -> Result<(Arc<Object>, Arc<Key>), Fault> {
+        let object = self.partition()?.object(handle, self.session()?.login)?;
+        let key = object.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+        Ok((object, key))
     }
 
     pub(crate) fn realm_limits(&self) -> RealmLimits {

@@ -121,8 +121,7 @@ fn key_for(
     encrypt: bool,
 ) -> Result<Arc<Key>, Fault> {
     let partition = ctx.partition()?;
-    let object = partition.object(handle, ctx.session()?.login)?;
-    let key = object.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+    let (object, key) = ctx.key_object(handle)?;
     let service = match (plan, &key.material) {
         (Plan::Mode(mode), KeyMaterial::Aes(aes)) => {
             let bits = aes.bits();
@@ -162,9 +161,7 @@ fn key_for(
     } else {
         AttributeType::Decrypt
     };
-    if key.kdf_input_only || !object.flag(usage) {
-        return Err(Status::KeyUsageNotPermitted.into());
-    }
+    object.require_usage(usage)?;
     partition.permit(ctx.engine(), mechanism.id(), service)?;
     Ok(key)
 }

@@ -15,8 +15,7 @@ use crate::object::{KeyMaterial, Origin};
 
 pub(crate) fn derive_key(ctx: &Ctx<'_>, request: DeriveKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
-    let base = partition.object(request.base_key, ctx.session()?.login)?;
-    let key = base.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+    let (base, key) = ctx.key_object(request.base_key)?;
     let engine = ctx.engine();
     let template = &request.template[..];
     let value_len = match find(template, AttributeType::ValueLen) {

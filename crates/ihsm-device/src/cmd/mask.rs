@@ -31,8 +31,7 @@ const TRAILER_LEN: usize = 13;
 
 pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
-    let object = partition.object(request.key, ctx.session()?.login)?;
-    let key = object.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+    let (object, key) = ctx.key_object(request.key)?;
     partition.permit(
         ctx.engine(),
         MechanismId::AesGcm,

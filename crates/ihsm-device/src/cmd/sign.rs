@@ -138,8 +138,7 @@ fn key_for(
     sign: bool,
 ) -> Result<Arc<Key>, Fault> {
     let partition = ctx.partition()?;
-    let object = partition.object(handle, ctx.session()?.login)?;
-    let key = object.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+    let (object, key) = ctx.key_object(handle)?;
     let fits = matches!(
         (plan.family, &key.material, sign),
         (Family::Ecdsa, KeyMaterial::EcPrivate(_), true)
@@ -156,9 +155,7 @@ fn key_for(
     } else {
         AttributeType::Verify
     };
-    if key.kdf_input_only || !object.flag(usage) {
-        return Err(Status::KeyUsageNotPermitted.into());
-    }
+    object.require_usage(usage)?;
     partition.permit(ctx.engine(), mechanism.id(), service(plan, &key, sign)?)?;
     Ok(key)
 }

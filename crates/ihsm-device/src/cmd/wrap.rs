@@ -56,8 +56,7 @@ fn wrapping_key(
     wrap: bool,
 ) -> Result<Arc<Key>, Fault> {
     let partition = ctx.partition()?;
-    let object = partition.object(handle, ctx.session()?.login)?;
-    let key = object.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+    let (object, key) = ctx.key_object(handle)?;
     let usage = if wrap {
         AttributeType::Wrap
     } else {
@@ -88,9 +87,7 @@ fn wrapping_key(
         }
         _ => return Err(Status::KeyTypeInconsistent.into()),
     };
-    if key.kdf_input_only || !object.flag(usage) {
-        return Err(Status::KeyUsageNotPermitted.into());
-    }
+    object.require_usage(usage)?;
     match service {
         Some(service) => partition.permit(ctx.engine(), mechanism.id(), service)?,
         // RSA-AES key wrap composes OAEP with key wrap of a key made for one use; ihsm does
@@ -101,10 +98,8 @@ fn wrapping_key(
 }
 
 pub(crate) fn wrap_key(ctx: &Ctx<'_>, request: WrapKeyRequest) -> Outcome {
-    let partition = ctx.partition()?;
     let plan = plan(&request.mechanism)?;
-    let target = partition.object(request.key, ctx.session()?.login)?;
-    let target_key = target.key.clone().ok_or(Status::KeyTypeInconsistent)?;
+    let (target, target_key) = ctx.key_object(request.key)?;
     if matches!(
         target_key.material,
         KeyMaterial::EcPublic(_) | KeyMaterial::RsaPublic(_)

@@ -66,6 +66,16 @@ impl Object {
         )
     }
 
+    /// Fails with `KeyUsageNotPermitted` unless the object's `usage` attribute is true and
+    /// its key is not the raw output of ECDH (which serves only as KDF input).
+    pub(crate) fn require_usage(&self, usage: AttributeType) -> Result<(), crate::fault::Fault> {
+        let kdf_input_only = self.key.as_ref().is_some_and(|key| key.kdf_input_only);
+        if kdf_input_only || !self.flag(usage) {
+            return Err(ihsm_proto::Status::KeyUsageNotPermitted.into());
+        }
+        Ok(())
+    }
+
     pub(crate) fn is_token(&self) -> bool {
         self.owner.is_none()
     }
