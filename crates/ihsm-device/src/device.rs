@@ -134,9 +134,14 @@ impl Device {
             // Only a body over the frame limit fails to encode; the request then fails.
             Response::error(response.request_id, Status::DataLenRange).encode_frame(&limits)
         });
-        Reply {
-            frame: frame.unwrap_or_default(),
-            close,
+        match frame {
+            Ok(frame) => Reply { frame, close },
+            // An error response always encodes; were it ever not to, the connection closes
+            // rather than carry a frame without its length.
+            Err(_) => Reply {
+                frame: Zeroizing::new(Vec::new()),
+                close: true,
+            },
         }
     }
 
@@ -373,7 +378,9 @@ impl Shared {
     pub(crate) fn disconnect(&self, conn: &Connection, logins: BTreeSet<LoginId>) {
         match &conn.socket {
             Socket::Admin => {
-                let _ = self.admin.release(conn.id, &logins);
+                for session in self.admin.release(conn.id, &logins) {
+                    session.close();
+                }
             }
             Socket::Partition(name) => {
                 if let Ok(partition) = self.partition(name) {

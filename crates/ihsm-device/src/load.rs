@@ -1,6 +1,6 @@
 //! Power-on: rebuilding the device's state from the store's records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
@@ -11,16 +11,34 @@ use crate::credential::PinVerifier;
 use crate::device::Shared;
 use crate::fault::{Fault, HardError};
 use crate::object::Object;
-use crate::partition::{Partition, PartitionKeys};
-use crate::record::{split_realm_key, ObjectRecord, PartitionRecord};
+use crate::partition::{LedgerEntry, Partition, PartitionKeys};
+use crate::record::{
+    parse_ledger_value, split_realm_key, ObjectRecord, PartitionRecord, MASKING_LEDGER_SUFFIX,
+};
 use crate::store::{Record, Table};
 
-/// Restores partitions, credentials, counters, objects and tombstones. A record that does
+/// Restores partitions, credentials, counters, the key ledger and objects. A record that does
 /// not parse, or that names a partition that does not exist, is an integrity failure: the
 /// device latches its error state rather than run on state it cannot trust.
 pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault> {
     let corrupt = Fault::Hard(HardError::Integrity);
     let engine = &shared.engine;
+    // The ledger first: keys and the masking key resume their GCM counts from it.
+    let mut ledgers: BTreeMap<PartitionName, HashMap<[u8; 16], LedgerEntry>> = BTreeMap::new();
+    let mut masking_counts = BTreeMap::new();
+    for (key, value) in records.iter().filter(|(k, _)| k.table == Table::KeyLedger) {
+        let (name, rest) = split_realm_key(&key.key).ok_or(corrupt)?;
+        let entry = parse_ledger_value(value).ok_or(corrupt)?;
+        if rest == MASKING_LEDGER_SUFFIX {
+            let LedgerEntry::Live { gcm_reserved } = entry else {
+                return Err(corrupt);
+            };
+            masking_counts.insert(name, gcm_reserved);
+        } else {
+            let id = <[u8; 16]>::try_from(rest).map_err(|_| corrupt)?;
+            ledgers.entry(name).or_default().insert(id, entry);
+        }
+    }
     let mut partitions = BTreeMap::new();
     for (key, value) in records.iter().filter(|(k, _)| k.table == Table::Partition) {
         let name = core::str::from_utf8(&key.key)
@@ -29,11 +47,17 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
             .ok_or(corrupt)?;
         let record = PartitionRecord::decode(value).ok_or(corrupt)?;
         let ec = |der: &[u8]| engine.ec_private_key_from_pkcs8(der).map_err(|_| corrupt);
+        let masking_count = masking_counts.remove(&name).unwrap_or(0);
+        let masking = if masking_count > 0 {
+            AesKey::with_gcm_invocations(&record.masking_key, masking_count)
+        } else {
+            AesKey::from_bytes(&record.masking_key)
+        };
         let keys = PartitionKeys {
             attestation: ec(&record.attestation_pkcs8)?,
             credential: ec(&record.credential_pkcs8)?,
             import: ec(&record.import_pkcs8)?,
-            masking: AesKey::from_bytes(&record.masking_key).map_err(|_| corrupt)?,
+            masking: masking.map_err(|_| corrupt)?,
         };
         let rsa_import = match &record.rsa_import_pkcs8 {
             Some(der) => Some(
@@ -44,12 +68,25 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
             None => None,
         };
         let policy = record.policy.iter().copied().collect();
-        let partition = Partition::new(name.clone(), keys, record.quotas, policy, rsa_import);
+        let partition = Partition::new(
+            name.clone(),
+            keys,
+            record.quotas,
+            policy,
+            rsa_import,
+            masking_count,
+        );
+        partition.write().ledger = ledgers.remove(&name).unwrap_or_default();
         partitions.insert(name, Arc::new(partition));
     }
+    // A ledger record of a partition that does not exist.
+    if !ledgers.is_empty() || !masking_counts.is_empty() {
+        return Err(corrupt);
+    }
+    let mut keys = BTreeMap::<PartitionName, HashMap<_, _>>::new();
     for (key, value) in &records {
         match key.table {
-            Table::Partition | Table::Device => {}
+            Table::Partition | Table::Device | Table::KeyLedger => {}
             Table::Credential | Table::Counter => {
                 let (partition, role) = realm_role(&key.key, &partitions).ok_or(corrupt)?;
                 let realm = partition.map_or(&shared.admin, |p| &p.realm);
@@ -72,14 +109,20 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
                 if record.handle != handle {
                     return Err(corrupt);
                 }
-                let object = Object::from_record(engine, record).ok_or(corrupt)?;
+                let reserved = |id: &[u8; 16]| match partition.read().ledger.get(id) {
+                    Some(LedgerEntry::Live { gcm_reserved }) => *gcm_reserved,
+                    _ => 0,
+                };
+                let shared_keys = keys.entry(name).or_default();
+                let object =
+                    Object::from_record(engine, record, shared_keys, reserved).ok_or(corrupt)?;
+                // A token object of a destroyed key: the store is not what the device wrote.
+                if let Some(key) = &object.key {
+                    if partition.read().ledger.get(&key.id) == Some(&LedgerEntry::Tombstone) {
+                        return Err(corrupt);
+                    }
+                }
                 partition.restore_object(object)?;
-            }
-            Table::Tombstone => {
-                let (name, rest) = split_realm_key(&key.key).ok_or(corrupt)?;
-                let partition = partitions.get(&name).ok_or(corrupt)?;
-                let id = <[u8; 16]>::try_from(rest).map_err(|_| corrupt)?;
-                partition.write().tombstones.insert(id);
             }
         }
     }

@@ -1,7 +1,11 @@
-//! A partition: its keys, quotas, policy, objects and tombstones, and its realm of logins and
+//! A partition: its keys, quotas, policy, objects and key ledger, and its realm of logins and
 //! sessions. Each partition has its own locks; nothing here is shared between partitions.
+//!
+//! Locks, in the order they are taken: the change gate ([`Partition::change`]), the object
+//! lock ([`Change::objects`]), the record lock ([`Change::record`]), then the short-lived
+//! state lock. Using a key takes none of the first three.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ihsm_crypto::policy::{approval, Service};
@@ -10,21 +14,33 @@ use ihsm_proto::{Handle, LoginId, MechanismId, PartitionName, Quotas, Status};
 use zeroize::Zeroizing;
 
 use crate::fault::Fault;
-use crate::object::{KeyId, Object};
+use crate::object::{GcmBudget, KeyId, Object};
 use crate::realm::{Realm, RealmLimits};
 use crate::record::PartitionRecord;
+use crate::store::{Store, Write};
 
 pub(crate) struct Partition {
     pub(crate) name: PartitionName,
     pub(crate) realm: Realm,
     pub(crate) keys: PartitionKeys,
+    /// The AES-GCM encryptions under the masking key (durable: its own ledger record).
+    pub(crate) masking_gcm: GcmBudget,
     state: RwLock<PartitionState>,
-    /// The RSA-3072 import key, made on first use (`GetImportKey` of kind `RsaOaep`). Its lock
-    /// is also the partition record's: whoever rewrites the record (a policy change, the
-    /// first import key) holds it from reading the record to the store's commit, so two
-    /// rewrites cannot undo each other. Both are rare administrative changes; no operation
-    /// on keys ever waits for it.
-    rsa_import: Mutex<Option<Arc<RsaPrivateKey>>>,
+    /// The RSA-3072 import key, made on first use (`GetImportKey` of kind `RsaOaep`).
+    rsa_import: RwLock<Option<Arc<RsaPrivateKey>>>,
+    /// Shared by every change to the partition's records, from its commit to its effect in
+    /// memory; taken exclusively by `ZeroizePartition` and `DeletePartition`, so no change
+    /// slips between their commit and their clearing of memory, and none lands after a
+    /// deletion. `true` once the partition is deleted. Using a key never takes it.
+    gate: RwLock<bool>,
+    /// Serialises changes to existing objects (attributes, destruction, copies and restored
+    /// blobs of a live key) from reading the object to the commit, so two changes cannot
+    /// undo each other and the last holder of a key is known when it is destroyed. Making a
+    /// new key and using a key never take it.
+    object_lock: Mutex<()>,
+    /// Held by whoever rewrites the partition record (a policy change, the first RSA import
+    /// key) from reading it to the commit, so two rewrites cannot undo each other.
+    record_lock: Mutex<()>,
 }
 
 /// The partition's own keys.
@@ -43,7 +59,9 @@ pub(crate) struct PartitionState {
     pub(crate) quotas: Quotas,
     pub(crate) policy: BTreeSet<MechanismId>,
     pub(crate) objects: HashMap<Handle, Arc<Object>>,
-    pub(crate) tombstones: HashSet<KeyId>,
+    /// Every key that can come back after a restart or from a blob: a token object's or a
+    /// masked one's. Mirrors the store's ledger records.
+    pub(crate) ledger: HashMap<KeyId, LedgerEntry>,
     /// Objects being made, counted against the quota before they exist.
     pending: u32,
     /// Bytes of data object values, including those being made.
@@ -57,20 +75,27 @@ impl Partition {
         quotas: Quotas,
         policy: BTreeSet<MechanismId>,
         rsa_import: Option<RsaPrivateKey>,
+        masking_gcm_reserved: u64,
     ) -> Self {
+        let masking_gcm = GcmBudget::new(masking_gcm_reserved, masking_gcm_reserved);
+        masking_gcm.make_durable_restored();
         Self {
             name,
             realm: Realm::new(),
             keys,
+            masking_gcm,
             state: RwLock::new(PartitionState {
                 quotas,
                 policy,
                 objects: HashMap::new(),
-                tombstones: HashSet::new(),
+                ledger: HashMap::new(),
                 pending: 0,
                 data_bytes: 0,
             }),
-            rsa_import: Mutex::new(rsa_import.map(Arc::new)),
+            rsa_import: RwLock::new(rsa_import.map(Arc::new)),
+            gate: RwLock::new(false),
+            object_lock: Mutex::new(()),
+            record_lock: Mutex::new(()),
         }
     }
 
@@ -82,10 +107,36 @@ impl Partition {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn rsa_import(&self) -> MutexGuard<'_, Option<Arc<RsaPrivateKey>>> {
+    /// The RSA import key, if one was made.
+    pub(crate) fn rsa_import(&self) -> Option<Arc<RsaPrivateKey>> {
         self.rsa_import
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Begins a change to the partition's records: `PartitionNotFound` once it is deleted.
+    /// Hold the returned guard from the commit until memory reflects it, and take no other
+    /// gate while holding it.
+    pub(crate) fn change(&self) -> Result<Change<'_>, Fault> {
+        let gate = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+        if *gate {
+            return Err(Status::PartitionNotFound.into());
+        }
+        Ok(Change {
+            partition: self,
+            _gate: gate,
+        })
+    }
+
+    /// Excludes every other change: for zeroization and deletion. `PartitionNotFound` if
+    /// the partition is deleted already.
+    pub(crate) fn exclusive(&self) -> Result<RwLockWriteGuard<'_, bool>, Fault> {
+        let gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        if *gate {
+            return Err(Status::PartitionNotFound.into());
+        }
+        Ok(gate)
     }
 
     pub(crate) fn limits(&self) -> RealmLimits {
@@ -96,8 +147,8 @@ impl Partition {
         }
     }
 
-    /// The partition's record with the RSA import key given: the caller holds
-    /// [`Partition::rsa_import`]'s lock until the record is committed.
+    /// The partition's record with the RSA import key given: the caller holds the record
+    /// lock ([`Change::record`]) until the record is committed.
     pub(crate) fn record_with(&self, rsa_import: Option<&Arc<RsaPrivateKey>>) -> PartitionRecord {
         let state = self.read();
         PartitionRecord {
@@ -199,22 +250,15 @@ impl Partition {
         Ok(())
     }
 
-    /// Whether another object than `handle` holds the key `id`.
-    pub(crate) fn key_shared(&self, id: &KeyId, handle: Handle) -> bool {
-        self.read().objects.values().any(|object| {
-            object.handle != handle && object.key.as_ref().is_some_and(|key| key.id == *id)
-        })
-    }
-
-    /// A live object holding key `id`, for a restored blob to share its key (and its usage
-    /// counters).
-    pub(crate) fn live_key(&self, id: &KeyId) -> Option<Arc<crate::object::Key>> {
+    /// The objects other than `handle` that hold the key `id`.
+    pub(crate) fn holders(&self, id: &KeyId, except: Option<Handle>) -> Vec<Arc<Object>> {
         self.read()
             .objects
             .values()
-            .filter_map(|object| object.key.as_ref())
-            .find(|key| key.id == *id)
+            .filter(|object| Some(object.handle) != except)
+            .filter(|object| object.key.as_ref().is_some_and(|key| key.id == *id))
             .cloned()
+            .collect()
     }
 
     /// The number of persistent objects.
@@ -227,6 +271,92 @@ impl Partition {
             .count();
         u32::try_from(count).unwrap_or(u32::MAX)
     }
+
+    /// Inserts new objects, ending their reservations, all under one lock: a key pair
+    /// appears whole. Session objects are refused if their session closed meanwhile
+    /// (`SessionNotFound`: they would outlive it); token objects, already committed, are
+    /// inserted regardless.
+    pub(crate) fn insert_all(
+        &self,
+        objects: Vec<(Reservation, Object)>,
+        session_alive: impl Fn() -> bool,
+    ) -> Result<Vec<Handle>, Fault> {
+        let mut refused = None;
+        let mut handles = Vec::with_capacity(objects.len());
+        let mut state = self.write();
+        let alive = session_alive();
+        for (mut reservation, object) in objects {
+            reservation.done = true;
+            state.pending = state.pending.saturating_sub(1);
+            let collides = state.objects.contains_key(&object.handle);
+            if collides || (object.owner.is_some() && !alive) {
+                state.data_bytes = state.data_bytes.saturating_sub(reservation.data_bytes);
+                refused = Some(if collides {
+                    Status::Internal
+                } else {
+                    Status::SessionNotFound
+                });
+                continue;
+            }
+            handles.push(object.handle);
+            state.objects.insert(object.handle, Arc::new(object));
+        }
+        match refused {
+            Some(status) => Err(status.into()),
+            None => Ok(handles),
+        }
+    }
+}
+
+/// A change to a partition's records in progress: holding one means the partition was not
+/// deleted, and neither zeroization nor deletion can begin until it is dropped.
+pub(crate) struct Change<'a> {
+    partition: &'a Partition,
+    _gate: RwLockReadGuard<'a, bool>,
+}
+
+impl Change<'_> {
+    /// Commits `writes` (nothing to do for none).
+    pub(crate) fn commit(&self, store: &dyn Store, writes: Vec<Write>) -> Result<(), Fault> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        Ok(store.commit(writes)?)
+    }
+
+    /// The object lock: see [`Partition`]'s `object_lock`.
+    pub(crate) fn objects(&self) -> MutexGuard<'_, ()> {
+        self.partition
+            .object_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The record lock: see [`Partition`]'s `record_lock`.
+    pub(crate) fn record(&self) -> MutexGuard<'_, ()> {
+        self.partition
+            .record_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes `key` the RSA import key (under the record lock, after its commit).
+    pub(crate) fn set_rsa_import(&self, key: Arc<RsaPrivateKey>) {
+        *self
+            .partition
+            .rsa_import
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(key);
+    }
+}
+
+/// What the ledger knows of a key that can come back (from the store or a blob).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LedgerEntry {
+    /// The key lives; the store accounts for this many AES-GCM encryptions under it.
+    Live { gcm_reserved: u64 },
+    /// The key was destroyed: its blobs are refused.
+    Tombstone,
 }
 
 /// A quota reservation for an object being made.
@@ -234,29 +364,6 @@ pub(crate) struct Reservation {
     partition: Arc<Partition>,
     data_bytes: u64,
     done: bool,
-}
-
-impl Reservation {
-    /// Inserts the object, ending the reservation. A session object whose session closed
-    /// meanwhile is refused (`SessionNotFound`): it would outlive its session.
-    pub(crate) fn insert(
-        mut self,
-        object: Object,
-        session_alive: impl Fn() -> bool,
-    ) -> Result<Handle, Fault> {
-        let mut state = self.partition.write();
-        if object.owner.is_some() && !session_alive() {
-            return Err(Status::SessionNotFound.into());
-        }
-        if state.objects.contains_key(&object.handle) {
-            return Err(Status::Internal.into());
-        }
-        state.pending = state.pending.saturating_sub(1);
-        self.done = true;
-        let handle = object.handle;
-        state.objects.insert(handle, Arc::new(object));
-        Ok(handle)
-    }
 }
 
 impl Drop for Reservation {

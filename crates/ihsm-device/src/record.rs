@@ -7,6 +7,8 @@ use zeroize::Zeroizing;
 
 use ihsm_proto::{Handle, MechanismId, PartitionName, Quotas, Role, Template};
 
+use crate::object::Purpose;
+use crate::partition::LedgerEntry;
 use crate::store::{RecordKey, Table};
 
 const VERSION: u8 = 1;
@@ -55,10 +57,38 @@ pub(crate) fn object(name: &PartitionName, handle: Handle) -> RecordKey {
     RecordKey::new(Table::Object, key)
 }
 
-pub(crate) fn tombstone(name: &PartitionName, key_id: &[u8; 16]) -> RecordKey {
+/// A key's ledger record: its GCM reservation while it lives, its tombstone after.
+pub(crate) fn ledger(name: &PartitionName, key_id: &[u8; 16]) -> RecordKey {
     let mut key = realm_prefix(Some(name));
     key.extend_from_slice(key_id);
-    RecordKey::new(Table::Tombstone, key)
+    RecordKey::new(Table::KeyLedger, key)
+}
+
+/// The ledger record of the partition's masking key (a key id is 16 bytes; this is not).
+pub(crate) fn masking_ledger(name: &PartitionName) -> RecordKey {
+    let mut key = realm_prefix(Some(name));
+    key.extend_from_slice(MASKING_LEDGER_SUFFIX);
+    RecordKey::new(Table::KeyLedger, key)
+}
+
+pub(crate) const MASKING_LEDGER_SUFFIX: &[u8] = b"masking";
+
+/// A ledger record's value: empty for a tombstone, else the GCM reservation (8 bytes,
+/// big-endian).
+pub(crate) fn ledger_value(entry: LedgerEntry) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(match entry {
+        LedgerEntry::Tombstone => Vec::new(),
+        LedgerEntry::Live { gcm_reserved } => gcm_reserved.to_be_bytes().to_vec(),
+    })
+}
+
+pub(crate) fn parse_ledger_value(value: &[u8]) -> Option<LedgerEntry> {
+    match value {
+        [] => Some(LedgerEntry::Tombstone),
+        bytes => Some(LedgerEntry::Live {
+            gcm_reserved: u64::from_be_bytes(bytes.try_into().ok()?),
+        }),
+    }
 }
 
 /// The partition name and the rest of a key under a partition's prefix.
@@ -88,12 +118,49 @@ pub(crate) struct ObjectRecord {
     pub(crate) key: Option<KeyRecord>,
 }
 
+/// A key as a token object's record holds it (its GCM count is in the key ledger).
 pub(crate) struct KeyRecord {
     pub(crate) id: [u8; 16],
-    pub(crate) kdf_input_only: bool,
+    pub(crate) flags: KeyFlags,
     pub(crate) material: Zeroizing<Vec<u8>>,
-    /// AES-GCM encryptions reserved (at least as many as the key has made).
-    pub(crate) gcm_reserved: u64,
+}
+
+/// What a key is fixed to at its making, as one byte in records and blobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeyFlags {
+    pub(crate) kdf_input_only: bool,
+    pub(crate) purpose: Purpose,
+}
+
+impl KeyFlags {
+    const KDF_INPUT_ONLY: u8 = 1;
+    const TRANSPORT: u8 = 2;
+
+    pub(crate) fn to_byte(self) -> u8 {
+        let mut byte = 0;
+        if self.kdf_input_only {
+            byte |= Self::KDF_INPUT_ONLY;
+        }
+        if self.purpose == Purpose::Transport {
+            byte |= Self::TRANSPORT;
+        }
+        byte
+    }
+
+    /// `None` for a byte with unknown bits.
+    pub(crate) fn from_byte(byte: u8) -> Option<Self> {
+        if byte & !(Self::KDF_INPUT_ONLY | Self::TRANSPORT) != 0 {
+            return None;
+        }
+        Some(Self {
+            kdf_input_only: byte & Self::KDF_INPUT_ONLY != 0,
+            purpose: if byte & Self::TRANSPORT != 0 {
+                Purpose::Transport
+            } else {
+                Purpose::Data
+            },
+        })
+    }
 }
 
 /// Room enough that the buffer never grows (growing would leave copies of secrets behind).
@@ -184,15 +251,13 @@ impl ObjectRecord {
         e.bytes(&attributes).ok()?;
         match &self.key {
             Some(key) => {
-                e.array(4)
+                e.array(3)
                     .ok()?
                     .bytes(&key.id)
                     .ok()?
-                    .bool(key.kdf_input_only)
+                    .u8(key.flags.to_byte())
                     .ok()?
                     .bytes(&key.material)
-                    .ok()?
-                    .u64(key.gcm_reserved)
                     .ok()?;
             }
             None => {
@@ -212,12 +277,11 @@ impl ObjectRecord {
             d.null().ok()?;
             None
         } else {
-            expect_array(&mut d, 4)?;
+            expect_array(&mut d, 3)?;
             Some(KeyRecord {
                 id: d.bytes().ok()?.try_into().ok()?,
-                kdf_input_only: d.bool().ok()?,
+                flags: KeyFlags::from_byte(d.u8().ok()?)?,
                 material: Zeroizing::new(d.bytes().ok()?.to_vec()),
-                gcm_reserved: d.u64().ok()?,
             })
         };
         (d.position() == bytes.len()).then_some(Self {
@@ -244,9 +308,11 @@ mod tests {
             attributes: Template::new([Attribute::Token(true)]).unwrap(),
             key: Some(KeyRecord {
                 id: [3; 16],
-                kdf_input_only: true,
+                flags: KeyFlags {
+                    kdf_input_only: true,
+                    purpose: Purpose::Transport,
+                },
                 material: Zeroizing::new(vec![9; 32]),
-                gcm_reserved: 1 << 20,
             }),
         };
         let bytes = record.encode().unwrap();
@@ -254,13 +320,31 @@ mod tests {
         assert_eq!(back.handle, record.handle);
         assert_eq!(back.attributes, record.attributes);
         let key = back.key.unwrap();
-        assert_eq!((key.id, key.kdf_input_only), ([3; 16], true));
+        assert_eq!(key.id, [3; 16]);
+        assert_eq!(key.flags.to_byte(), 3);
         assert_eq!(*key.material, vec![9; 32]);
-        assert_eq!(key.gcm_reserved, 1 << 20);
         let mut longer = bytes.to_vec();
         longer.push(0);
         assert!(ObjectRecord::decode(&longer).is_none());
         assert!(ObjectRecord::decode(&bytes[..bytes.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn key_flags_and_ledger_values_round_trip_and_refuse_unknown_bits() {
+        for byte in 0..4 {
+            assert_eq!(KeyFlags::from_byte(byte).unwrap().to_byte(), byte);
+        }
+        assert!(KeyFlags::from_byte(4).is_none());
+        for entry in [
+            LedgerEntry::Tombstone,
+            LedgerEntry::Live { gcm_reserved: 0 },
+            LedgerEntry::Live {
+                gcm_reserved: u64::MAX,
+            },
+        ] {
+            assert_eq!(parse_ledger_value(&ledger_value(entry)), Some(entry));
+        }
+        assert_eq!(parse_ledger_value(&[1, 2, 3]), None);
     }
 
     #[test]

@@ -27,8 +27,10 @@ pub enum Table {
     Counter,
     /// Persistent (token) objects, keyed by partition and handle.
     Object,
-    /// Tombstones of destroyed keys, keyed by partition and key id.
-    Tombstone,
+    /// The key ledger, keyed by partition and key id: for every key that can come back (a
+    /// token object's, a masked one's) its AES-GCM reservation while it lives, and its
+    /// tombstone once it is destroyed; and the masking key's reservation.
+    KeyLedger,
 }
 
 /// Where a record lives: its table and its key in that table.

@@ -101,10 +101,13 @@ pub(crate) fn change_pin(ctx: &Ctx<'_>, request: ChangePinRequest) -> Outcome {
 
 pub(crate) fn unlock_role(ctx: &Ctx<'_>, request: UnlockRoleRequest) -> Outcome {
     let target = managed(ctx, request.role, request.partition.as_ref())?;
-    ctx.shared.platform.store.commit(vec![Write::Put(
-        record::counter(target.name(), target.role),
-        record::zero_count(),
-    )])?;
+    target.commit(
+        ctx.shared,
+        vec![Write::Put(
+            record::counter(target.name(), target.role),
+            record::zero_count(),
+        )],
+    )?;
     target
         .realm(ctx.shared)
         .credential(target.role)
@@ -145,6 +148,29 @@ impl Target {
     fn realm<'a>(&'a self, shared: &'a Shared) -> &'a Realm {
         self.partition.as_ref().map_or(&shared.admin, |p| &p.realm)
     }
+
+    /// Commits writes to the role's records (through its partition's gate, so none lands
+    /// after the partition's deletion).
+    fn commit(&self, shared: &Shared, writes: Vec<Write>) -> Result<(), Fault> {
+        let store = &*shared.platform.store;
+        match &self.partition {
+            Some(partition) => partition.change()?.commit(store, writes),
+            None => Ok(store.commit(writes)?),
+        }
+    }
+
+    /// Counts a PIN attempt durably; returns the consecutive failures, this one included.
+    fn count_attempt(&self, shared: &Shared) -> Result<u32, Fault> {
+        let counter = record::counter(self.name(), self.role);
+        let store = &*shared.platform.store;
+        Ok(match &self.partition {
+            Some(partition) => {
+                let _change = partition.change()?;
+                store.increment(&counter)?
+            }
+            None => store.increment(&counter)?,
+        })
+    }
 }
 
 /// The role the session's role manages: the officer manages its partition's user, the admin
@@ -176,8 +202,7 @@ fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
     if slot.locked() {
         return Err(Status::PinLocked.into());
     }
-    let counter = record::counter(target.name(), target.role);
-    let failures = shared.platform.store.increment(&counter)?;
+    let failures = target.count_attempt(shared)?;
     slot.set_failures(failures);
     if failures > MAX_PIN_FAILURES {
         return Err(Status::PinLocked.into());
@@ -185,10 +210,13 @@ fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
     if !verifier.matches(&shared.engine, pin)? {
         return Err(Status::PinIncorrect.into());
     }
-    shared
-        .platform
-        .store
-        .commit(vec![Write::Put(counter, record::zero_count())])?;
+    target.commit(
+        shared,
+        vec![Write::Put(
+            record::counter(target.name(), target.role),
+            record::zero_count(),
+        )],
+    )?;
     slot.set_failures(0);
     Ok(())
 }
@@ -196,16 +224,19 @@ fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
 /// Sets a role's PIN and clears its failure counter, durably first.
 fn store_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
     let verifier = PinVerifier::new(&shared.engine, pin, shared.config.pin_iterations)?;
-    shared.platform.store.commit(vec![
-        Write::Put(
-            record::credential(target.name(), target.role),
-            verifier.to_bytes(),
-        ),
-        Write::Put(
-            record::counter(target.name(), target.role),
-            record::zero_count(),
-        ),
-    ])?;
+    target.commit(
+        shared,
+        vec![
+            Write::Put(
+                record::credential(target.name(), target.role),
+                verifier.to_bytes(),
+            ),
+            Write::Put(
+                record::counter(target.name(), target.role),
+                record::zero_count(),
+            ),
+        ],
+    )?;
     let slot = target.realm(shared).credential(target.role);
     slot.set_verifier(Some(verifier));
     slot.set_failures(0);

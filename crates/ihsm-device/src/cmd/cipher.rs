@@ -2,11 +2,10 @@
 //! without padding, AES-XTS, AES key wrap (KW, KWP) and RSA-OAEP; single-part and, except for
 //! OAEP, multi-part.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ihsm_crypto::policy::Service;
-use ihsm_crypto::{AesKey, Indicated, SecretBytes, AES_BLOCK_LEN, GCM_MAX_INVOCATIONS};
+use ihsm_crypto::{Indicated, SecretBytes, AES_BLOCK_LEN};
 use ihsm_proto::msgs::{
     DecryptFinalResponse, DecryptInitRequest, DecryptInitResponse, DecryptRequest, DecryptResponse,
     DecryptUpdateRequest, DecryptUpdateResponse, EncryptFinalResponse, EncryptInitRequest,
@@ -17,12 +16,11 @@ use ihsm_proto::{AttributeType, Data, GcmTagBits, Handle, Mechanism, Status, MAX
 use zeroize::Zeroizing;
 
 use crate::cmd::engine_hash;
+use crate::cmd::object::put_ledger;
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
-use crate::object::{Key, KeyMaterial, GCM_RESERVATION};
+use crate::object::{GcmClaim, Key, KeyMaterial};
 use crate::ops::{CipherMode, CipherOperation};
-use crate::record;
-use crate::store::Write;
 
 /// A cipher's output and its service indicator.
 struct Output {
@@ -358,7 +356,7 @@ fn finish(
     let mismatch = || Fault::Status(Status::KeyTypeInconsistent);
     let output = match (mode, &key.material) {
         (CipherMode::Gcm { aad, .. }, KeyMaterial::Aes(aes)) if encrypt => {
-            reserve_gcm(ctx, key, aes)?;
+            claim_gcm(ctx, key)?;
             let sealed = engine.aes_gcm_encrypt(aes, aad, input)?;
             let output = Output {
                 value: Zeroizing::new(sealed.value.ciphertext),
@@ -396,42 +394,22 @@ fn finish(
     Ok((output, None))
 }
 
-/// Before an AES-GCM encryption: if the key has used up the encryptions its records account
-/// for, reserve the next [`GCM_RESERVATION`] in every persistent object that holds it,
-/// durably, before encrypting. A restart then resumes the count at or above the truth.
-fn reserve_gcm(ctx: &Ctx<'_>, key: &Key, aes: &AesKey) -> Result<(), Fault> {
-    let made = aes.gcm_invocations();
-    if made < key.gcm_reserved.load(Ordering::Acquire) {
-        return Ok(());
-    }
-    let next = made
-        .saturating_add(GCM_RESERVATION)
-        .min(GCM_MAX_INVOCATIONS);
-    let partition = ctx.partition()?;
-    let holders: Vec<_> = partition
-        .read()
-        .objects
-        .values()
-        .filter(|o| o.is_token() && o.key.as_ref().is_some_and(|k| k.id == key.id))
-        .cloned()
-        .collect();
-    let mut writes = Vec::with_capacity(holders.len());
-    for object in holders {
-        let mut record = object.to_record()?;
-        if let Some(key) = record.key.as_mut() {
-            key.gcm_reserved = next;
+/// Claims one AES-GCM encryption under `key` before it is made. A durable key whose claims
+/// reach what the key ledger accounts for reserves the next block there first (once per
+/// 2^20 encryptions), so a restart resumes the count at or above the truth.
+fn claim_gcm(ctx: &Ctx<'_>, key: &Key) -> Result<(), Fault> {
+    match key.gcm.claim()? {
+        GcmClaim::Covered => Ok(()),
+        GcmClaim::Reserve(n) => {
+            let partition = ctx.partition()?;
+            let change = partition.change()?;
+            let _objects = change.objects();
+            let store = &*ctx.shared.platform.store;
+            key.gcm.reserve(n, |next| {
+                put_ledger(&change, store, partition, &key.id, next)
+            })
         }
-        let bytes = record.encode().ok_or(Status::Internal)?;
-        writes.push(Write::Put(
-            record::object(&partition.name, object.handle),
-            bytes,
-        ));
     }
-    if !writes.is_empty() {
-        ctx.shared.platform.store.commit(writes)?;
-    }
-    key.gcm_reserved.fetch_max(next, Ordering::AcqRel);
-    Ok(())
 }
 
 fn last_block(bytes: &[u8]) -> Result<[u8; AES_BLOCK_LEN], Fault> {

@@ -7,7 +7,7 @@ use ihsm_proto::msgs::{DeriveKeyRequest, DeriveKeyResponse};
 use ihsm_proto::{Attribute, AttributeType, KeyType, Mechanism, ObjectClass, Status};
 use zeroize::Zeroizing;
 
-use crate::cmd::object::{add_key, find, new_key};
+use crate::cmd::object::{add_key, find};
 use crate::cmd::{digest_len, engine_hash};
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
@@ -95,8 +95,7 @@ pub(crate) fn derive_key(ctx: &Ctx<'_>, request: DeriveKeyRequest) -> Outcome {
         always_sensitive: base.flag(AttributeType::AlwaysSensitive),
         never_extractable: base.flag(AttributeType::NeverExtractable),
     };
-    let key = new_key(ctx, material, kdf_input_only)?;
-    let handle = add_key(ctx, template, key, origin)?;
+    let handle = add_key(ctx, template, material, kdf_input_only, origin)?;
     Ok(Served::new(DeriveKeyResponse { handle }, approved))
 }
 

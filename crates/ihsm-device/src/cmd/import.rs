@@ -11,7 +11,7 @@ use ihsm_proto::msgs::{
 };
 use ihsm_proto::{Bytes, ImportKeyKind, MechanismId, Status};
 
-use crate::cmd::object::{add_key, entering_material, new_key};
+use crate::cmd::object::{add_key, entering_material};
 use crate::cmd::wrap::rsa_aes_unwrap;
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
@@ -31,8 +31,9 @@ pub(crate) fn get_import_key(ctx: &Ctx<'_>, request: GetImportKeyRequest) -> Out
         ImportKeyKind::EcdhP384 => (partition.keys.import.public_point().to_vec(), true),
         ImportKeyKind::RsaOaep => {
             partition.permit_non_approved(MechanismId::RsaAesKeyWrap)?;
-            let (key, approved) = rsa_import_key(ctx, partition)?;
-            (key.public_key().spki().to_vec(), approved)
+            let key = rsa_import_key(ctx, partition)?;
+            // A step of a path that is never approved: flagged like the path itself.
+            (key.public_key().spki().to_vec(), false)
         }
     };
     let message = [IMPORT_KEY_LABEL, &[u8::from(request.kind)], &public_key].concat();
@@ -67,7 +68,6 @@ pub(crate) fn import_key(ctx: &Ctx<'_>, request: ImportKeyRequest) -> Outcome {
             partition.permit_non_approved(MechanismId::RsaAesKeyWrap)?;
             let key = partition
                 .rsa_import()
-                .clone()
                 // No import key was ever handed out, so nothing can have been wrapped to it.
                 .ok_or(Status::VerificationFailed)?;
             (
@@ -78,31 +78,31 @@ pub(crate) fn import_key(ctx: &Ctx<'_>, request: ImportKeyRequest) -> Outcome {
         _ => return Err(Status::MechanismParamInvalid.into()),
     };
     let material = entering_material(ctx, &request.template, &payload)?;
-    let key = new_key(ctx, material, false)?;
-    let handle = add_key(ctx, &request.template, key, Origin::Entered)?;
+    let handle = add_key(ctx, &request.template, material, false, Origin::Entered)?;
     Ok(Served::new(ImportKeyResponse { handle }, approved))
 }
 
-/// The partition's RSA import key, generated and persisted on first use. The partition's
-/// lock on it is held while the first one is made, so two first requests make one key.
-fn rsa_import_key(
-    ctx: &Ctx<'_>,
-    partition: &Partition,
-) -> Result<(Arc<RsaPrivateKey>, bool), Fault> {
-    let mut slot = partition.rsa_import();
-    if let Some(key) = slot.as_ref() {
-        return Ok((Arc::clone(key), true));
+/// The partition's RSA import key, generated and persisted on first use. Two first requests
+/// may both generate one; the first to reach the record lock keeps its key, and the other's is
+/// dropped, so no lock is held across the generation.
+fn rsa_import_key(ctx: &Ctx<'_>, partition: &Partition) -> Result<Arc<RsaPrivateKey>, Fault> {
+    if let Some(key) = partition.rsa_import() {
+        return Ok(key);
     }
-    let generated = ctx.engine().generate_rsa_key(RsaBits::Rsa3072)?;
-    let key = Arc::new(generated.value);
+    let generated = Arc::new(ctx.engine().generate_rsa_key(RsaBits::Rsa3072)?.value);
+    let change = partition.change()?;
+    let _record = change.record();
+    if let Some(key) = partition.rsa_import() {
+        return Ok(key);
+    }
     let record = partition
-        .record_with(Some(&key))
+        .record_with(Some(&generated))
         .encode()
         .ok_or(Status::Internal)?;
-    ctx.shared
-        .platform
-        .store
-        .commit(vec![Write::Put(record::partition(&partition.name), record)])?;
-    *slot = Some(Arc::clone(&key));
-    Ok((key, generated.approved))
+    change.commit(
+        &*ctx.shared.platform.store,
+        vec![Write::Put(record::partition(&partition.name), record)],
+    )?;
+    change.set_rsa_import(Arc::clone(&generated));
+    Ok(generated)
 }

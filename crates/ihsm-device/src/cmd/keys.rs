@@ -10,7 +10,7 @@ use ihsm_proto::{AesKeySize, KeyPairSpec, KeySpec, KeyType, MechanismId, ObjectC
 use crate::cmd::object::{add_key, new_key, new_object, store_new_all};
 use crate::device::Ctx;
 use crate::fault::{Outcome, Served};
-use crate::object::{build, engine_curve, intrinsic, KeyMaterial, Origin};
+use crate::object::{build, engine_curve, intrinsic, purpose_of, KeyMaterial, Origin};
 
 /// The length of an AES-XTS key (two AES-256 keys).
 const XTS_KEY_LEN: usize = 64;
@@ -34,8 +34,13 @@ pub(crate) fn generate_key(ctx: &Ctx<'_>, request: GenerateKeyRequest) -> Outcom
         KeyType::AesXts => KeyMaterial::Xts(XtsKey::from_bytes(&bytes)?),
         _ => KeyMaterial::Generic(GenericSecret::from_bytes(&bytes)?),
     };
-    let key = new_key(ctx, material, false)?;
-    let handle = add_key(ctx, &request.template, key, Origin::Generated(mechanism))?;
+    let handle = add_key(
+        ctx,
+        &request.template,
+        material,
+        false,
+        Origin::Generated(mechanism),
+    )?;
     Ok(Served::new(GenerateKeyResponse { handle }, random.approved))
 }
 
@@ -80,15 +85,18 @@ pub(crate) fn generate_key_pair(ctx: &Ctx<'_>, request: GenerateKeyPairRequest) 
         }
     };
     let origin = Origin::Generated(mechanism);
-    let public = new_key(ctx, public, false)?;
-    let private = new_key(ctx, private, false)?;
+    // The two halves serve one purpose: a public key that wraps and a private key that
+    // decrypts would open each other's output.
+    let purpose = purpose_of(&[&request.public_template, &request.private_template]);
+    let public = new_key(ctx, public, false, purpose)?;
+    let private = new_key(ctx, private, false, purpose)?;
     let public_attributes = build(
         ObjectClass::PublicKey,
         Some(key_type),
         &request.public_template,
         intrinsic(&public.material)?,
         origin,
-        false,
+        Some(public.flags()),
     )?;
     let private_attributes = build(
         ObjectClass::PrivateKey,
@@ -96,7 +104,7 @@ pub(crate) fn generate_key_pair(ctx: &Ctx<'_>, request: GenerateKeyPairRequest) 
         &request.private_template,
         intrinsic(&private.material)?,
         origin,
-        false,
+        Some(private.flags()),
     )?;
     let public = new_object(ctx, ObjectClass::PublicKey, public_attributes, Some(public))?;
     let private = new_object(
@@ -107,6 +115,7 @@ pub(crate) fn generate_key_pair(ctx: &Ctx<'_>, request: GenerateKeyPairRequest) 
     )?;
     let handles = store_new_all(
         ctx,
+        &partition.change()?,
         vec![(public_reservation, public), (private_reservation, private)],
     )?;
     let [public_handle, private_handle] = handles[..] else {

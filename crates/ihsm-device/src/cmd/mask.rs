@@ -7,51 +7,66 @@
 //! (16)`. The associated data is `"ihsm masked key v1" || partition name || 0x00 || version ||
 //! key id` followed by every field from the attributes length to the GCM count, and GCM
 //! authenticates the IV itself, so a changed byte anywhere, or another partition's blob,
-//! fails the tag. The GCM count carries an AES key's encryptions so far to a restored copy.
+//! fails the tag.
+//!
+//! A masked key is in the partition's key ledger from the moment its blob exists: the ledger
+//! keeps its GCM count (so restoring an old blob never lowers it) and, once the key is
+//! destroyed, its tombstone.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ihsm_crypto::policy::Service;
 use ihsm_crypto::AesBits;
 use ihsm_proto::msgs::{MaskKeyRequest, MaskKeyResponse, UnmaskKeyRequest, UnmaskKeyResponse};
 use ihsm_proto::{Attribute, AttributeType, Bytes, MechanismId, Status, Template};
 
-use crate::cmd::object::{new_object, store_new};
+use crate::cmd::object::{make_durable, new_object, put_ledger, store_new};
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
-use crate::object::{engine_curve, Key, KeyMaterial};
-use crate::partition::Partition;
+use crate::object::{engine_curve, GcmClaim, Key, KeyMaterial};
+use crate::partition::{Change, LedgerEntry, Partition};
+use crate::record::{self, KeyFlags};
+use crate::store::Write;
 
 const VERSION: u8 = 1;
 const LABEL: &[u8] = b"ihsm masked key v1";
 const IV_LEN: usize = 12;
-const KDF_INPUT_ONLY: u8 = 1;
 /// The fixed-size fields around the attributes: their length (4), flags (1), GCM count (8).
 const TRAILER_LEN: usize = 13;
 
 pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
-    let (object, key) = ctx.key_object(request.key)?;
     partition.permit(
         ctx.engine(),
         MechanismId::AesGcm,
         Service::AesGcmEncrypt(AesBits::Aes256),
     )?;
+    let store = &*ctx.shared.platform.store;
+    // The ledger learns of the key before its blob exists (under the object lock, so the key
+    // is not being destroyed); the locks are released before the blob is sealed.
+    let (object, key) = {
+        let change = partition.change()?;
+        let _objects = change.objects();
+        let (object, key) = ctx.key_object(request.key)?;
+        make_durable(&change, store, partition, &key)?;
+        let known = partition.read().ledger.contains_key(&key.id);
+        if !known {
+            put_ledger(&change, store, partition, &key.id, key.gcm.high_water())?;
+        }
+        claim_masking(&change, partition, ctx)?;
+        (object, key)
+    };
     let attributes = Template::new(object.attributes.values().cloned().collect::<Vec<_>>())
         .map_err(|_| Status::Internal)?
         .to_cbor();
     let attributes_len = u32::try_from(attributes.len()).map_err(|_| Status::Internal)?;
-    let flags = if key.kdf_input_only {
-        KDF_INPUT_ONLY
-    } else {
-        0
-    };
     // Everything after the IV and before the ciphertext; the IV is made by the engine.
     let mut bound = Vec::with_capacity(attributes.len() + TRAILER_LEN);
     bound.extend_from_slice(&attributes_len.to_be_bytes());
     bound.extend_from_slice(&attributes);
-    bound.push(flags);
-    bound.extend_from_slice(&key.gcm_count().to_be_bytes());
+    bound.push(key.flags().to_byte());
+    bound.extend_from_slice(&key.gcm.high_water().to_be_bytes());
     let aad = associated_data(partition, &key.id, &bound);
     let sealed =
         ctx.engine()
@@ -85,15 +100,16 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
     let (bound, ciphertext) = rest.split_at_checked(bound_len).ok_or_else(invalid)?;
     let (attributes, trailer) = after_len.split_at_checked(len).ok_or_else(invalid)?;
     let (&flags, count) = trailer.split_first().ok_or_else(invalid)?;
-    let gcm_count = count
+    let blob_count = count
         .first_chunk::<8>()
         .map(|count| u64::from_be_bytes(*count))
         .ok_or_else(invalid)?;
-    if version != VERSION || flags & !KDF_INPUT_ONLY != 0 {
+    let flags = KeyFlags::from_byte(flags).ok_or_else(invalid)?;
+    if version != VERSION {
         return Err(invalid());
     }
-    // A destroyed key's blobs stay dead.
-    if partition.read().tombstones.contains(id) {
+    // A destroyed key's blobs stay dead (checked again under the object lock below).
+    if partition.read().ledger.get(id) == Some(&LedgerEntry::Tombstone) {
         return Err(invalid());
     }
     let aad = associated_data(partition, id, bound);
@@ -104,15 +120,36 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
             Fault::Status(_) => invalid(),
             hard => hard,
         })?;
-    let attributes: BTreeMap<_, _> = Template::from_cbor(attributes)
+    let mut attributes: BTreeMap<_, _> = Template::from_cbor(attributes)
         .map_err(|_| invalid())?
         .into_vec()
         .into_iter()
         .map(|a| (a.attribute_type(), a))
         .collect();
-    let key = match partition.live_key(id) {
-        // The key is still loaded: share it, and its usage counters.
-        Some(key) => key,
+    let store = &*ctx.shared.platform.store;
+    let change = partition.change()?;
+    // The key's last holder must not be destroyed between the checks and the insertion.
+    let _objects = change.objects();
+    let ledger = partition.read().ledger.get(id).copied();
+    let reserved = match ledger {
+        Some(LedgerEntry::Tombstone) => return Err(invalid()),
+        Some(LedgerEntry::Live { gcm_reserved }) => gcm_reserved,
+        None => 0,
+    };
+    let holders = partition.holders(id, None);
+    let key = match holders.first().and_then(|object| object.key.clone()) {
+        // The key is still loaded: share it, and its usage counters. An old blob never
+        // loosens it: the restored object is no less sensitive, and no more extractable, than
+        // the loosest object that holds the key now.
+        Some(key) => {
+            if holders.iter().all(|o| o.flag(AttributeType::Sensitive)) {
+                attributes.insert(AttributeType::Sensitive, Attribute::Sensitive(true));
+            }
+            if !holders.iter().any(|o| o.flag(AttributeType::Extractable)) {
+                attributes.insert(AttributeType::Extractable, Attribute::Extractable(false));
+            }
+            key
+        }
         None => {
             let class = match attributes.get(&AttributeType::Class) {
                 Some(Attribute::Class(class)) => *class,
@@ -134,15 +171,42 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
                 material.value.expose(),
             )
             .map_err(|_| invalid())?;
-            let kdf_input_only = flags & KDF_INPUT_ONLY != 0;
-            std::sync::Arc::new(Key::restored(*id, material, kdf_input_only, gcm_count)?)
+            let key = Arc::new(Key::restored(
+                *id,
+                material,
+                flags.kdf_input_only,
+                flags.purpose,
+                blob_count.max(reserved),
+                reserved,
+            )?);
+            // A key restored from a blob has blobs: the ledger knows it from now on.
+            make_durable(&change, store, partition, &key)?;
+            if ledger.is_none() {
+                put_ledger(&change, store, partition, id, key.gcm.high_water())?;
+            }
+            key
         }
     };
     let class = key.material.class();
     let object = new_object(ctx, class, attributes, Some(key))?;
     let reservation = partition.reserve(0)?;
-    let handle = store_new(ctx, reservation, object)?;
+    let handle = store_new(ctx, &change, reservation, object)?;
     Ok(Served::new(UnmaskKeyResponse { handle }, material.approved))
+}
+
+/// Claims one encryption under the masking key, reserving the next block in its ledger
+/// record when due.
+fn claim_masking(change: &Change<'_>, partition: &Partition, ctx: &Ctx<'_>) -> Result<(), Fault> {
+    match partition.masking_gcm.claim()? {
+        GcmClaim::Covered => Ok(()),
+        GcmClaim::Reserve(n) => partition.masking_gcm.reserve(n, |next| {
+            let value = record::ledger_value(LedgerEntry::Live { gcm_reserved: next });
+            change.commit(
+                &*ctx.shared.platform.store,
+                vec![Write::Put(record::masking_ledger(&partition.name), value)],
+            )
+        }),
+    }
 }
 
 fn associated_data(partition: &Partition, id: &[u8; 16], bound: &[u8]) -> Vec<u8> {

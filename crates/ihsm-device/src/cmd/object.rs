@@ -1,5 +1,5 @@
 //! Object commands: create, copy, destroy, read and change attributes, search; and the one
-//! path every new object takes into its partition ([`store_new`]).
+//! path every new object takes into its partition ([`store_new_all`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,17 +13,16 @@ use ihsm_proto::{
     Attribute, AttributeReading, AttributeType, Bytes, Handle, KeyType, List, MechanismId,
     ObjectClass, PartitionName, Status,
 };
-use zeroize::Zeroizing;
 
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
 use crate::object::{
-    apply_changes, build, engine_curve, intrinsic, Key, KeyMaterial, Object, Origin, Search,
-    SessionOwner,
+    apply_changes, build, engine_curve, intrinsic, purpose_of, GcmClaim, Key, KeyId, KeyMaterial,
+    Object, Origin, Purpose, Search, SessionOwner,
 };
-use crate::partition::Reservation;
+use crate::partition::{Change, LedgerEntry, Partition, Reservation};
 use crate::record;
-use crate::store::Write;
+use crate::store::{Store, Write};
 
 pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
     let partition = ctx.partition()?;
@@ -46,17 +45,17 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
             let mut template = rest;
             template.extend(value);
             let fixed = vec![Attribute::Class(class)];
-            let attributes = build(class, None, &template, fixed, Origin::NotAKey, false)?;
+            let attributes = build(class, None, &template, fixed, Origin::NotAKey, None)?;
             let object = new_object(ctx, class, attributes, None)?;
             let reservation = partition.reserve(object.data_bytes())?;
-            store_new(ctx, reservation, object)?
+            store_new(ctx, &partition.change()?, reservation, object)?
         }
         ObjectClass::PublicKey => {
             if value.is_some() {
                 return Err(Status::AttributeTypeInvalid.into());
             }
             let material = public_key(ctx, &rest)?;
-            add_key(ctx, &rest, new_key(ctx, material, false)?, Origin::Entered)?
+            add_key(ctx, &rest, material, false, Origin::Entered)?
         }
         ObjectClass::SecretKey | ObjectClass::PrivateKey => {
             // A key's value in plaintext: only for test vectors, never approved.
@@ -68,7 +67,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
                 return Err(Status::TemplateIncomplete.into());
             };
             let material = entering_material(ctx, &rest, value.expose())?;
-            let handle = add_key(ctx, &rest, new_key(ctx, material, false)?, Origin::Entered)?;
+            let handle = add_key(ctx, &rest, material, false, Origin::Entered)?;
             return Ok(Served::new(CreateObjectResponse { handle }, false));
         }
     };
@@ -77,6 +76,9 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
 
 pub(crate) fn copy(ctx: &Ctx<'_>, request: CopyObjectRequest) -> Outcome {
     let partition = ctx.partition()?;
+    let change = partition.change()?;
+    // A new holder of a key: not while its last holder is being destroyed.
+    let _objects = change.objects();
     let original = partition.object(request.handle, ctx.session()?.login)?;
     if !original.flag(AttributeType::Copyable) {
         return Err(Status::ActionProhibited.into());
@@ -85,12 +87,15 @@ pub(crate) fn copy(ctx: &Ctx<'_>, request: CopyObjectRequest) -> Outcome {
     let mut object = new_object(ctx, original.class, attributes, original.key.clone())?;
     object.owner = owner(ctx, &object.attributes)?;
     let reservation = partition.reserve(object.data_bytes())?;
-    let handle = store_new(ctx, reservation, object)?;
+    let handle = store_new(ctx, &change, reservation, object)?;
     Ok(Served::plain(CopyObjectResponse { handle }))
 }
 
 pub(crate) fn destroy(ctx: &Ctx<'_>, request: DestroyObjectRequest) -> Outcome {
     let partition = ctx.partition()?;
+    let change = partition.change()?;
+    // Whether this is the key's last holder must not change before the commit.
+    let _objects = change.objects();
     let object = partition.object(request.handle, ctx.session()?.login)?;
     if !object.flag(AttributeType::Destroyable) {
         return Err(Status::ActionProhibited.into());
@@ -102,24 +107,25 @@ pub(crate) fn destroy(ctx: &Ctx<'_>, request: DestroyObjectRequest) -> Outcome {
             object.handle,
         )));
     }
-    // The last object of a key leaves a tombstone: its masked blobs are refused from now on.
+    // The last holder of a key the ledger knows (one that was masked, or restored from a
+    // blob) leaves a tombstone: its blobs are refused from now on. A key the ledger does not
+    // know has no blob.
     let tombstone = object
         .key
         .as_ref()
-        .filter(|key| !partition.key_shared(&key.id, object.handle))
+        .filter(|key| partition.read().ledger.contains_key(&key.id))
+        .filter(|key| partition.holders(&key.id, Some(object.handle)).is_empty())
         .map(|key| key.id);
     if let Some(id) = &tombstone {
         writes.push(Write::Put(
-            record::tombstone(&partition.name, id),
-            Zeroizing::new(Vec::new()),
+            record::ledger(&partition.name, id),
+            record::ledger_value(LedgerEntry::Tombstone),
         ));
     }
-    if !writes.is_empty() {
-        ctx.shared.platform.store.commit(writes)?;
-    }
+    change.commit(&*ctx.shared.platform.store, writes)?;
     drop(partition.remove(object.handle));
     if let Some(id) = tombstone {
-        partition.write().tombstones.insert(id);
+        partition.write().ledger.insert(id, LedgerEntry::Tombstone);
     }
     Ok(Served::plain(DestroyObjectResponse {}))
 }
@@ -132,7 +138,11 @@ pub(crate) fn get_attributes(ctx: &Ctx<'_>, request: GetAttributesRequest) -> Ou
         .types
         .iter()
         .map(|ty| {
-            if *ty == AttributeType::Value && object.key.is_some() {
+            let secret = matches!(
+                object.class,
+                ObjectClass::SecretKey | ObjectClass::PrivateKey
+            );
+            if *ty == AttributeType::Value && secret {
                 // A key's value never leaves the module in plaintext.
                 return AttributeReading::Sensitive(*ty);
             }
@@ -148,6 +158,10 @@ pub(crate) fn get_attributes(ctx: &Ctx<'_>, request: GetAttributesRequest) -> Ou
 
 pub(crate) fn set_attributes(ctx: &Ctx<'_>, request: SetAttributesRequest) -> Outcome {
     let partition = ctx.partition()?;
+    let change = partition.change()?;
+    // From reading the object to replacing it, no other change may intervene (it would be
+    // lost, or a destroyed object would come back).
+    let _objects = change.objects();
     let object = partition.object(request.handle, ctx.session()?.login)?;
     let attributes = apply_changes(&object, &request.template, false)?;
     let changed = Object {
@@ -160,7 +174,7 @@ pub(crate) fn set_attributes(ctx: &Ctx<'_>, request: SetAttributesRequest) -> Ou
     partition.adjust_data(object.data_bytes(), changed.data_bytes())?;
     if changed.is_token() {
         let committed = object_write(&partition.name, &changed)
-            .and_then(|write| Ok(ctx.shared.platform.store.commit(vec![write])?));
+            .and_then(|write| change.commit(&*ctx.shared.platform.store, vec![write]));
         if let Err(fault) = committed {
             partition.adjust_data(changed.data_bytes(), object.data_bytes())?;
             return Err(fault);
@@ -173,11 +187,14 @@ pub(crate) fn set_attributes(ctx: &Ctx<'_>, request: SetAttributesRequest) -> Ou
 pub(crate) fn find_objects(ctx: &Ctx<'_>, request: FindObjectsRequest) -> Outcome {
     let partition = ctx.partition()?;
     let session = ctx.session()?;
+    // Drawn before the search lock is taken: no lock is held across the engine.
+    let mut cursor = [0; 16];
+    let _ = ctx.engine().random(&mut cursor)?;
     let mut search = session.search();
     let mut remaining = match &request.cursor {
-        Some(cursor) => match search.take() {
+        Some(given) => match search.take() {
             // A cursor is single-use, and valid only for the search that issued it.
-            Some(s) if s.cursor[..] == cursor[..] && s.template == request.template => s.remaining,
+            Some(s) if s.cursor[..] == given[..] && s.template == request.template => s.remaining,
             _ => return Err(Status::CursorInvalid.into()),
         },
         None => {
@@ -203,8 +220,6 @@ pub(crate) fn find_objects(ctx: &Ctx<'_>, request: FindObjectsRequest) -> Outcom
         *search = None;
         None
     } else {
-        let mut cursor = [0; 16];
-        let _ = ctx.engine().random(&mut cursor)?;
         *search = Some(Search {
             cursor,
             template: request.template,
@@ -224,10 +239,11 @@ pub(crate) fn new_key(
     ctx: &Ctx<'_>,
     material: KeyMaterial,
     kdf_input_only: bool,
+    purpose: Purpose,
 ) -> Result<Arc<Key>, Fault> {
     let mut id = [0; 16];
     let _ = ctx.engine().random(&mut id)?;
-    Ok(Arc::new(Key::new(id, material, kdf_input_only)))
+    Ok(Arc::new(Key::new(id, material, kdf_input_only, purpose)))
 }
 
 /// A new object with a random handle, owned by the session unless it is a token object.
@@ -263,24 +279,68 @@ fn owner(
 }
 
 /// Persists token objects (durably, in one commit, before anything is answered) and inserts
-/// them all.
+/// them all, under `change`. A token object makes its AES key durable: the key ledger then
+/// accounts for the key's GCM encryptions so far (a reservation the caller must hold the
+/// object lock for; a new key has made none).
 pub(crate) fn store_new_all(
     ctx: &Ctx<'_>,
+    change: &Change<'_>,
     objects: Vec<(Reservation, Object)>,
 ) -> Result<Vec<Handle>, Fault> {
     let partition = ctx.partition()?;
+    let store = &*ctx.shared.platform.store;
     let mut writes = Vec::new();
     for (_, object) in objects.iter().filter(|(_, o)| o.is_token()) {
+        if let Some(key) = object.key.as_ref() {
+            if matches!(key.material, KeyMaterial::Aes(_)) {
+                make_durable(change, store, partition, key)?;
+            }
+        }
         writes.push(object_write(&partition.name, object)?);
     }
-    if !writes.is_empty() {
-        ctx.shared.platform.store.commit(writes)?;
-    }
+    change.commit(store, writes)?;
     let session = ctx.session()?;
-    objects
-        .into_iter()
-        .map(|(reservation, object)| reservation.insert(object, || session.is_open()))
-        .collect()
+    partition.insert_all(objects, || session.is_open())
+}
+
+/// Marks a key durable and has the key ledger account for its GCM encryptions so far. The
+/// caller holds the object lock (a key destroyed meanwhile is `ObjectNotFound`).
+pub(crate) fn make_durable(
+    change: &Change<'_>,
+    store: &dyn Store,
+    partition: &Partition,
+    key: &Key,
+) -> Result<(), Fault> {
+    match key.gcm.make_durable() {
+        GcmClaim::Covered => Ok(()),
+        GcmClaim::Reserve(n) => key.gcm.reserve(n, |next| {
+            put_ledger(change, store, partition, &key.id, next)
+        }),
+    }
+}
+
+/// Records a live key's GCM reservation in the ledger; refuses (`ObjectNotFound`) for a
+/// key whose tombstone is written. The caller holds the object lock.
+pub(crate) fn put_ledger(
+    change: &Change<'_>,
+    store: &dyn Store,
+    partition: &Partition,
+    id: &KeyId,
+    gcm_reserved: u64,
+) -> Result<(), Fault> {
+    if partition.read().ledger.get(id) == Some(&LedgerEntry::Tombstone) {
+        return Err(Status::ObjectNotFound.into());
+    }
+    let entry = LedgerEntry::Live { gcm_reserved };
+    change.commit(
+        store,
+        vec![Write::Put(
+            record::ledger(&partition.name, id),
+            record::ledger_value(entry),
+        )],
+    )?;
+    partition.write().ledger.insert(*id, entry);
+    Ok(())
 }
 
 /// The store write that persists a token object.
@@ -292,10 +352,11 @@ pub(crate) fn object_write(partition: &PartitionName, object: &Object) -> Result
 /// [`store_new_all`] for one object.
 pub(crate) fn store_new(
     ctx: &Ctx<'_>,
+    change: &Change<'_>,
     reservation: Reservation,
     object: Object,
 ) -> Result<Handle, Fault> {
-    store_new_all(ctx, vec![(reservation, object)])?
+    store_new_all(ctx, change, vec![(reservation, object)])?
         .pop()
         .ok_or(Fault::Status(Status::Internal))
 }
@@ -354,14 +415,16 @@ pub(crate) fn entering_material(
     KeyMaterial::parse(ctx.engine(), *class, *key_type, curve, bytes)
 }
 
-/// Makes a key object from a key and a template, and stores it.
+/// Makes a new key (its purpose from the template), its object, and stores it.
 pub(crate) fn add_key(
     ctx: &Ctx<'_>,
     template: &[Attribute],
-    key: Arc<Key>,
+    material: KeyMaterial,
+    kdf_input_only: bool,
     origin: Origin,
 ) -> Result<Handle, Fault> {
     let partition = ctx.partition()?;
+    let key = new_key(ctx, material, kdf_input_only, purpose_of(&[template]))?;
     let reservation = partition.reserve(0)?;
     let (class, key_type) = (key.material.class(), key.material.key_type());
     let fixed = intrinsic(&key.material)?;
@@ -371,10 +434,10 @@ pub(crate) fn add_key(
         template,
         fixed,
         origin,
-        key.kdf_input_only,
+        Some(key.flags()),
     )?;
     let object = new_object(ctx, class, attributes, Some(key))?;
-    store_new(ctx, reservation, object)
+    store_new(ctx, &partition.change()?, reservation, object)
 }
 
 pub(crate) fn find(template: &[Attribute], ty: AttributeType) -> Option<&Attribute> {

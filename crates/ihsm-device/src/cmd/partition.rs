@@ -14,7 +14,7 @@ use ihsm_proto::{List, PartitionName, Role, SecretBytes, Status, MAX_PARTITIONS}
 use crate::credential::{open_sealed, PinVerifier};
 use crate::device::{Ctx, Shared};
 use crate::fault::{Fault, Outcome, Served};
-use crate::partition::{Partition, PartitionKeys};
+use crate::partition::{LedgerEntry, Partition, PartitionKeys};
 use crate::record;
 use crate::store::{Table, Write};
 
@@ -88,6 +88,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome 
         request.quotas,
         BTreeSet::new(),
         None,
+        0,
     );
     let record = partition
         .record_with(None)
@@ -128,10 +129,15 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Outcome {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .values()
-        .map(|partition| PartitionInfo {
-            name: partition.name.clone(),
-            quotas: partition.read().quotas.clone(),
-            object_count: partition.token_objects(),
+        .map(|partition| {
+            // One state lock at a time: a second read lock while the first is held would
+            // deadlock behind a waiting writer.
+            let quotas = partition.read().quotas.clone();
+            PartitionInfo {
+                name: partition.name.clone(),
+                quotas,
+                object_count: partition.token_objects(),
+            }
         })
         .collect();
     let partitions = List::new(partitions).map_err(|_| Status::Internal)?;
@@ -140,14 +146,18 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Outcome {
 
 pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome {
     let partition = ctx.shared.partition(&request.name)?;
+    // Changes in flight finish first; none lands after: their records would outlive the
+    // partition.
+    let mut gate = partition.exclusive()?;
     let prefix = record::realm_prefix(Some(&request.name));
     ctx.shared.platform.store.commit(vec![
         Write::Delete(record::partition(&request.name)),
         Write::DeletePrefix(Table::Object, prefix.clone()),
-        Write::DeletePrefix(Table::Tombstone, prefix.clone()),
+        Write::DeletePrefix(Table::KeyLedger, prefix.clone()),
         Write::DeletePrefix(Table::Credential, prefix.clone()),
         Write::DeletePrefix(Table::Counter, prefix),
     ])?;
+    *gate = true;
     ctx.shared
         .partitions
         .write()
@@ -157,6 +167,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome 
         session.close();
     }
     partition.clear_objects();
+    drop(gate);
     Ok(Served::plain(DeletePartitionResponse {}))
 }
 
@@ -171,38 +182,42 @@ pub(crate) fn policy(ctx: &Ctx<'_>) -> Outcome {
 pub(crate) fn set_policy(ctx: &Ctx<'_>, request: SetPartitionPolicyRequest) -> Outcome {
     let partition = ctx.partition()?;
     let policy: BTreeSet<_> = request.allow_non_approved.iter().copied().collect();
-    // Held until the new record is durable and in force: see `Partition::rsa_import`.
-    let rsa_import = partition.rsa_import();
-    let mut record = partition.record_with(rsa_import.as_ref());
+    let change = partition.change()?;
+    let _record = change.record();
+    let mut record = partition.record_with(partition.rsa_import().as_ref());
     record.policy = policy.iter().copied().collect();
     let record = record.encode().ok_or(Status::Internal)?;
-    ctx.shared
-        .platform
-        .store
-        .commit(vec![Write::Put(record::partition(&partition.name), record)])?;
+    change.commit(
+        &*ctx.shared.platform.store,
+        vec![Write::Put(record::partition(&partition.name), record)],
+    )?;
     partition.write().policy = policy;
-    drop(rsa_import);
     Ok(Served::plain(SetPartitionPolicyResponse {}))
 }
 
-/// Destroys every object of the partition, leaving a tombstone for every key so that its
-/// masked blobs are refused from now on; active operations end.
+/// Destroys every object of the partition and tombstones every key the ledger or an object
+/// knows, so that no masked blob of the partition restores from now on; active operations
+/// end.
 pub(crate) fn zeroize(ctx: &Ctx<'_>) -> Outcome {
     let partition = ctx.partition()?;
-    let key_ids: BTreeSet<_> = partition
-        .read()
-        .objects
-        .values()
-        .filter_map(|object| object.key.as_ref().map(|key| key.id))
-        .collect();
+    let gate = partition.exclusive()?;
+    let key_ids: BTreeSet<_> = {
+        let state = partition.read();
+        state
+            .objects
+            .values()
+            .filter_map(|object| object.key.as_ref().map(|key| key.id))
+            .chain(state.ledger.keys().copied())
+            .collect()
+    };
     let mut writes = vec![Write::DeletePrefix(
         Table::Object,
         record::realm_prefix(Some(&partition.name)),
     )];
     for id in &key_ids {
         writes.push(Write::Put(
-            record::tombstone(&partition.name, id),
-            zeroize::Zeroizing::new(Vec::new()),
+            record::ledger(&partition.name, id),
+            record::ledger_value(LedgerEntry::Tombstone),
         ));
     }
     ctx.shared.platform.store.commit(writes)?;
@@ -210,7 +225,11 @@ pub(crate) fn zeroize(ctx: &Ctx<'_>) -> Outcome {
         session.abandon_key_operations();
     }
     partition.clear_objects();
-    partition.write().tombstones.extend(key_ids);
+    partition
+        .write()
+        .ledger
+        .extend(key_ids.into_iter().map(|id| (id, LedgerEntry::Tombstone)));
+    drop(gate);
     Ok(Served::plain(ZeroizePartitionResponse {}))
 }
 

@@ -61,6 +61,12 @@ pub(crate) fn discard_all(partition: Option<&Arc<Partition>>, sessions: &[Arc<Se
 
 pub(crate) fn discard(partition: &Partition, session: &Session) {
     session.close();
+    // Under the object lock, so a change of attributes in flight cannot put a destroyed
+    // session object back. A deleted partition has no objects left to discard.
+    let Ok(change) = partition.change() else {
+        return;
+    };
+    let _objects = change.objects();
     let doomed: Vec<_> = partition
         .read()
         .objects

@@ -11,10 +11,10 @@ use ihsm_proto::{AesKeySize, AttributeType, Bytes, Handle, Mechanism, MechanismI
 use zeroize::Zeroizing;
 
 use crate::cmd::engine_hash;
-use crate::cmd::object::{add_key, entering_material, new_key};
+use crate::cmd::object::{add_key, entering_material};
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
-use crate::object::{Key, KeyMaterial, Origin};
+use crate::object::{Key, KeyMaterial, Origin, Purpose};
 
 /// A wrapping mechanism.
 enum Plan {
@@ -111,6 +111,11 @@ pub(crate) fn wrap_key(ctx: &Ctx<'_>, request: WrapKeyRequest) -> Outcome {
         return Err(Status::KeyNotExtractable.into());
     }
     let wrapping = wrapping_key(ctx, request.wrapping_key, &request.mechanism, &plan, true)?;
+    if let KeyMaterial::RsaPublic(public) = &wrapping.material {
+        if private_half_serves_data(ctx, public)? {
+            return Err(Status::KeyUsageNotPermitted.into());
+        }
+    }
     let payload = target_key.material.to_bytes();
     let engine = ctx.engine();
     let size = |fault: Fault| match fault {
@@ -164,9 +169,25 @@ pub(crate) fn unwrap_key(ctx: &Ctx<'_>, request: UnwrapKeyRequest) -> Outcome {
         _ => return Err(Status::KeyTypeInconsistent.into()),
     };
     let material = entering_material(ctx, &request.template, &payload)?;
-    let key = new_key(ctx, material, false)?;
-    let handle = add_key(ctx, &request.template, key, Origin::Entered)?;
+    let handle = add_key(ctx, &request.template, material, false, Origin::Entered)?;
     Ok(Served::new(UnwrapKeyResponse { handle }, approved))
+}
+
+/// Whether the partition holds the private half of `public` as a data key: it would decrypt
+/// what `public` wraps, so wrapping to `public` is refused. (Halves made together share a
+/// purpose; this catches a public key entered on its own.)
+fn private_half_serves_data(ctx: &Ctx<'_>, public: &RsaPublicKey) -> Result<bool, Fault> {
+    let partition = ctx.partition()?;
+    let state = partition.read();
+    Ok(state
+        .objects
+        .values()
+        .filter_map(|object| object.key.as_ref())
+        .any(|key| {
+            key.purpose == Purpose::Data
+                && matches!(&key.material, KeyMaterial::RsaPrivate(private)
+                    if private.public_key().spki() == public.spki())
+        }))
 }
 
 /// `OAEP(K) || KWP(K, payload)` with a fresh AES key `K`.

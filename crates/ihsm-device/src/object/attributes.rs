@@ -9,8 +9,9 @@ use ihsm_proto::{
     Attribute, AttributeType as T, Bytes, Curve, KeyType, MechanismId, ObjectClass, Status, Text,
 };
 
-use super::{KeyMaterial, Object};
+use super::{KeyMaterial, Object, Purpose};
 use crate::fault::Fault;
+use crate::record::KeyFlags;
 
 /// Attributes only the device sets: a template that names one is `AttributeReadOnly`.
 pub(crate) const DEVICE_SET: &[T] = &[
@@ -211,17 +212,33 @@ fn rsa_attributes(
     Ok(())
 }
 
+/// The purpose templates ask of a new key (both halves' templates for a key pair): key
+/// transport if one turns `Wrap` or `Unwrap` on, data otherwise. [`build`] refuses a
+/// template that also turns `Encrypt` or `Decrypt` on.
+pub(crate) fn purpose_of(templates: &[&[Attribute]]) -> Purpose {
+    let transport = templates
+        .iter()
+        .flat_map(|template| template.iter())
+        .any(|a| matches!(a, Attribute::Wrap(true) | Attribute::Unwrap(true)));
+    if transport {
+        Purpose::Transport
+    } else {
+        Purpose::Data
+    }
+}
+
 /// Builds a new object's attributes: the defaults, then the template, then what the key's
-/// material and origin fix. `template` must not carry a key's `Value` (the caller takes it
-/// out first).
+/// material, flags and origin fix (`key`: `None` for an object that is not a key).
+/// `template` must not carry a key's `Value` (the caller takes it out first).
 pub(crate) fn build(
     class: ObjectClass,
     key_type: Option<KeyType>,
     template: &[Attribute],
     intrinsic: Vec<Attribute>,
     origin: Origin,
-    kdf_input_only: bool,
+    key: Option<KeyFlags>,
 ) -> Result<BTreeMap<T, Attribute>, Fault> {
+    let kdf_input_only = key.is_some_and(|k| k.kdf_input_only);
     for attribute in template {
         let ty = attribute.attribute_type();
         if !applies(class, key_type, ty) {
@@ -272,6 +289,20 @@ pub(crate) fn build(
         attributes.insert(T::Derive, Attribute::Derive(true));
         attributes.insert(T::Sensitive, Attribute::Sensitive(true));
     }
+    if let Some(flags) = key {
+        // The usages of the other purpose are off, and a template may not turn them on.
+        for ty in off_for(flags.purpose) {
+            if template
+                .iter()
+                .any(|a| a.attribute_type() == *ty && *a != flag(*ty, false))
+            {
+                return Err(Status::TemplateInconsistent.into());
+            }
+            if attributes.contains_key(ty) {
+                attributes.insert(*ty, flag(*ty, false));
+            }
+        }
+    }
     let is_key = !matches!(class, ObjectClass::Data | ObjectClass::Certificate);
     if is_key {
         let generated = matches!(origin, Origin::Generated(_));
@@ -304,11 +335,15 @@ pub(crate) fn build(
 /// `CopyObject` when `copying`). The rules, per attribute:
 ///
 /// - label, id, application, object identifier, a key's subject, a data object's value, and
-///   the usage flags: any value (a KDF-input-only key keeps every usage but `Derive` off);
+///   the usage flags: any value, except that a KDF-input-only key keeps every usage but
+///   `Derive` off, and a key keeps the usages of the other [`Purpose`] off;
 /// - `Sensitive` only to true, `Extractable` only to false (one-way, as PKCS#11);
 /// - `Copyable` and `Destroyable` only to false; `Modifiable` only to false, and only in a copy;
 /// - `Token` and `Private`: any value in a copy, never by `SetAttributes`;
 /// - everything else (class, type, sizes, public values, what the device set): read-only.
+///
+/// A copy of an object whose `Modifiable` is false may change only `Token` and `Private`, and
+/// tighten (`Sensitive` on; `Extractable`, `Copyable`, `Destroyable`, `Modifiable` off).
 ///
 /// Writing an attribute's current value is always allowed.
 pub(crate) fn apply_changes(
@@ -316,10 +351,12 @@ pub(crate) fn apply_changes(
     changes: &[Attribute],
     copying: bool,
 ) -> Result<BTreeMap<T, Attribute>, Fault> {
-    if !copying && !object.flag(T::Modifiable) {
+    let modifiable = object.flag(T::Modifiable);
+    if !copying && !modifiable {
         return Err(Status::ActionProhibited.into());
     }
     let kdf_input_only = object.key.as_ref().is_some_and(|k| k.kdf_input_only);
+    let off = object.key.as_ref().map_or(&[][..], |k| off_for(k.purpose));
     let mut attributes = object.attributes.clone();
     for change in changes {
         let ty = change.attribute_type();
@@ -329,20 +366,28 @@ pub(crate) fn apply_changes(
         if object.attribute(ty) == Some(change) {
             continue;
         }
+        let tightens = matches!(
+            change,
+            Attribute::Sensitive(true)
+                | Attribute::Extractable(false)
+                | Attribute::Copyable(false)
+                | Attribute::Destroyable(false)
+                | Attribute::Modifiable(false)
+        );
         let allowed = match (ty, change) {
+            (T::Token | T::Private, _) => copying,
+            (T::Modifiable, Attribute::Modifiable(false)) => copying,
+            _ if tightens => true,
+            // A read-only object's copy changes nothing else.
+            _ if !modifiable => false,
             (T::Label | T::Id | T::Application | T::ObjectIdentifier, _) => true,
             (T::Subject, _) => object.class != ObjectClass::Certificate,
             (T::Value, _) => object.class == ObjectClass::Data,
             (T::Derive, _) => !kdf_input_only,
+            // The usages of the other purpose are always off, so a change here turns one on.
             (T::Encrypt | T::Decrypt | T::Sign | T::Verify | T::Wrap | T::Unwrap, _) => {
-                !kdf_input_only
+                !kdf_input_only && !off.contains(&ty)
             }
-            (T::Sensitive, Attribute::Sensitive(true)) => true,
-            (T::Extractable, Attribute::Extractable(false)) => true,
-            (T::Copyable, Attribute::Copyable(false)) => true,
-            (T::Destroyable, Attribute::Destroyable(false)) => true,
-            (T::Modifiable, Attribute::Modifiable(false)) => copying,
-            (T::Token | T::Private, _) => copying,
             _ => false,
         };
         if !allowed {
@@ -351,6 +396,14 @@ pub(crate) fn apply_changes(
         attributes.insert(ty, change.clone());
     }
     Ok(attributes)
+}
+
+/// The usages a key of `purpose` keeps off.
+fn off_for(purpose: Purpose) -> &'static [T] {
+    match purpose {
+        Purpose::Data => &[T::Wrap, T::Unwrap],
+        Purpose::Transport => &[T::Encrypt, T::Decrypt],
+    }
 }
 
 fn flag(ty: T, value: bool) -> Attribute {
@@ -432,7 +485,7 @@ mod tests {
             &[Attribute::Local(true)],
             Vec::new(),
             Origin::Entered,
-            false,
+            None,
         );
         assert_eq!(built.err(), Some(Fault::Status(Status::AttributeReadOnly)));
     }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use ihsm_proto::{Attribute, AttributeType, Handle, KeyType, LoginId, ObjectClass, SessionId};
 
-pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, Origin};
-pub(crate) use key::{Key, KeyId, KeyMaterial, GCM_RESERVATION};
+pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, purpose_of, Origin};
+pub(crate) use key::{GcmBudget, GcmClaim, Key, KeyId, KeyMaterial, Purpose};
 pub(crate) use search::Search;
 
 /// Whose session a session object belongs to.
@@ -122,17 +122,20 @@ impl Object {
             attributes,
             key: self.key.as_ref().map(|key| crate::record::KeyRecord {
                 id: key.id,
-                kdf_input_only: key.kdf_input_only,
+                flags: key.flags(),
                 material: key.material.to_bytes(),
-                gcm_reserved: key.gcm_reserved.load(std::sync::atomic::Ordering::Acquire),
             }),
         })
     }
 
-    /// An object from its persistent record; `None` if the record is inconsistent.
+    /// An object from its persistent record; `None` if the record is inconsistent. Objects
+    /// that hold the same key share one [`Key`] (`keys`, by id), so its GCM count is one;
+    /// `gcm_reserved` is what the key ledger accounts for.
     pub(crate) fn from_record(
         engine: &ihsm_crypto::Engine,
         record: crate::record::ObjectRecord,
+        keys: &mut std::collections::HashMap<KeyId, Arc<Key>>,
+        gcm_reserved: impl Fn(&KeyId) -> u64,
     ) -> Option<Self> {
         let attributes: BTreeMap<_, _> = record
             .attributes
@@ -156,9 +159,37 @@ impl Object {
                 };
                 let material =
                     KeyMaterial::parse(engine, class, key_type, curve, &key.material).ok()?;
-                let restored =
-                    Key::restored(key.id, material, key.kdf_input_only, key.gcm_reserved).ok()?;
-                Some(Arc::new(restored))
+                match keys.get(&key.id) {
+                    // Copies hold the same key: the same material and flags, or the store
+                    // is not what the device wrote.
+                    Some(shared) => {
+                        let same = shared.flags() == key.flags
+                            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                                &shared.material.to_bytes()[..],
+                                &key.material[..],
+                            ));
+                        if !same {
+                            return None;
+                        }
+                        Some(Arc::clone(shared))
+                    }
+                    None => {
+                        let reserved = gcm_reserved(&key.id);
+                        let restored = Key::restored(
+                            key.id,
+                            material,
+                            key.flags.kdf_input_only,
+                            key.flags.purpose,
+                            reserved,
+                            reserved,
+                        )
+                        .ok()?;
+                        restored.gcm.make_durable_restored();
+                        let restored = Arc::new(restored);
+                        keys.insert(key.id, Arc::clone(&restored));
+                        Some(restored)
+                    }
+                }
             }
             None => None,
         };
