@@ -16,6 +16,10 @@ pub struct DeviceConfig {
     pub max_admin_logins: u32,
     /// Most admin sessions at once.
     pub max_admin_sessions: u32,
+    /// How many AES-GCM encryptions a durable key reserves in the key ledger at a time (at
+    /// least 1): one store commit per block, and after a crash the count resumes at most
+    /// this far above the truth. The default is 2^20.
+    pub gcm_reservation: u64,
 }
 
 impl Default for DeviceConfig {
@@ -25,6 +29,7 @@ impl Default for DeviceConfig {
             ticket_lifetime: Duration::from_secs(60),
             max_admin_logins: 16,
             max_admin_sessions: 64,
+            gcm_reservation: 1 << 20,
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod device {
     pub mod auth;
+    pub mod blobs;
     pub mod ciphers;
     pub mod docs;
     pub mod fixtures;
@@ -17,6 +18,8 @@ mod device {
     pub mod keys;
     pub mod objects;
     pub mod partitions;
+    pub mod purposes;
+    pub mod races;
     pub mod roles;
     pub mod scenarios;
     pub mod wire;

@@ -16,7 +16,7 @@ use ihsm_proto::{AttributeType, Data, GcmTagBits, Handle, Mechanism, Status, MAX
 use zeroize::Zeroizing;
 
 use crate::cmd::engine_hash;
-use crate::cmd::object::put_ledger;
+use crate::cmd::object::reserve_gcm;
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
 use crate::object::{GcmClaim, Key, KeyMaterial};
@@ -401,13 +401,9 @@ fn claim_gcm(ctx: &Ctx<'_>, key: &Key) -> Result<(), Fault> {
     match key.gcm.claim()? {
         GcmClaim::Covered => Ok(()),
         GcmClaim::Reserve(n) => {
-            let partition = ctx.partition()?;
-            let change = partition.change()?;
+            let change = ctx.partition()?.change()?;
             let _objects = change.objects();
-            let store = &*ctx.shared.platform.store;
-            key.gcm.reserve(n, |next| {
-                put_ledger(&change, store, partition, &key.id, next)
-            })
+            reserve_gcm(ctx, &change, key, n)
         }
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
         let change = partition.change()?;
         let _objects = change.objects();
         let (object, key) = ctx.key_object(request.key)?;
-        make_durable(&change, store, partition, &key)?;
+        make_durable(ctx, &change, &key)?;
         let known = partition.read().ledger.contains_key(&key.id);
         if !known {
             put_ledger(&change, store, partition, &key.id, key.gcm.high_water())?;
@@ -180,7 +180,7 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
                 reserved,
             )?);
             // A key restored from a blob has blobs: the ledger knows it from now on.
-            make_durable(&change, store, partition, &key)?;
+            make_durable(ctx, &change, &key)?;
             if ledger.is_none() {
                 put_ledger(&change, store, partition, id, key.gcm.high_water())?;
             }
@@ -199,13 +199,16 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
 fn claim_masking(change: &Change<'_>, partition: &Partition, ctx: &Ctx<'_>) -> Result<(), Fault> {
     match partition.masking_gcm.claim()? {
         GcmClaim::Covered => Ok(()),
-        GcmClaim::Reserve(n) => partition.masking_gcm.reserve(n, |next| {
-            let value = record::ledger_value(LedgerEntry::Live { gcm_reserved: next });
-            change.commit(
-                &*ctx.shared.platform.store,
-                vec![Write::Put(record::masking_ledger(&partition.name), value)],
-            )
-        }),
+        GcmClaim::Reserve(n) => {
+            let block = ctx.shared.config.gcm_reservation;
+            partition.masking_gcm.reserve(n, block, |next| {
+                let value = record::ledger_value(LedgerEntry::Live { gcm_reserved: next });
+                change.commit(
+                    &*ctx.shared.platform.store,
+                    vec![Write::Put(record::masking_ledger(&partition.name), value)],
+                )
+            })
+        }
     }
 }
 

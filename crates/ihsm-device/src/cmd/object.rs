@@ -293,7 +293,7 @@ pub(crate) fn store_new_all(
     for (_, object) in objects.iter().filter(|(_, o)| o.is_token()) {
         if let Some(key) = object.key.as_ref() {
             if matches!(key.material, KeyMaterial::Aes(_)) {
-                make_durable(change, store, partition, key)?;
+                make_durable(ctx, change, key)?;
             }
         }
         writes.push(object_write(&partition.name, object)?);
@@ -305,18 +305,27 @@ pub(crate) fn store_new_all(
 
 /// Marks a key durable and has the key ledger account for its GCM encryptions so far. The
 /// caller holds the object lock (a key destroyed meanwhile is `ObjectNotFound`).
-pub(crate) fn make_durable(
-    change: &Change<'_>,
-    store: &dyn Store,
-    partition: &Partition,
-    key: &Key,
-) -> Result<(), Fault> {
+pub(crate) fn make_durable(ctx: &Ctx<'_>, change: &Change<'_>, key: &Key) -> Result<(), Fault> {
     match key.gcm.make_durable() {
         GcmClaim::Covered => Ok(()),
-        GcmClaim::Reserve(n) => key.gcm.reserve(n, |next| {
-            put_ledger(change, store, partition, &key.id, next)
-        }),
+        GcmClaim::Reserve(n) => reserve_gcm(ctx, change, key, n),
     }
+}
+
+/// Has the key ledger account for claim `n` of `key` (see [`crate::object::GcmBudget`]).
+/// The caller holds the object lock.
+pub(crate) fn reserve_gcm(
+    ctx: &Ctx<'_>,
+    change: &Change<'_>,
+    key: &Key,
+    n: u64,
+) -> Result<(), Fault> {
+    let partition = ctx.partition()?;
+    let store = &*ctx.shared.platform.store;
+    key.gcm
+        .reserve(n, ctx.shared.config.gcm_reservation, |next| {
+            put_ledger(change, store, partition, &key.id, next)
+        })
 }
 
 /// Records a live key's GCM reservation in the ledger; refuses (`ObjectNotFound`) for a

@@ -18,11 +18,6 @@ use crate::record::KeyFlags;
 /// tombstone when the key is destroyed.
 pub(crate) type KeyId = [u8; 16];
 
-/// How many AES-GCM encryptions a durable key reserves in the store at a time: the store
-/// always accounts for at least as many encryptions as the key has made, so a restart or a
-/// restored blob never lowers the count the GCM cap is checked against.
-pub(crate) const GCM_RESERVATION: u64 = 1 << 20;
-
 /// What a key serves, fixed when the key is made and shared by every object that holds it.
 ///
 /// A key that wraps or unwraps keys never encrypts or decrypts data, and the other way round.
@@ -105,8 +100,9 @@ pub(crate) struct GcmBudget {
     /// Encryptions the store accounts for (meaningful once durable).
     reserved: AtomicU64,
     durable: AtomicBool,
-    /// Held while a reservation is committed: once per [`GCM_RESERVATION`] encryptions of a
-    /// durable key, and only claims of the same key at that point wait for it.
+    /// Held while a reservation is committed: once per block of encryptions of a durable
+    /// key (`DeviceConfig::gcm_reservation`), and only claims of the same key at that point
+    /// wait for it.
     reserving: Mutex<()>,
 }
 
@@ -173,10 +169,11 @@ impl GcmBudget {
     }
 
     /// Makes the store account for claim `n`: unless a reservation covers it already, hands
-    /// `persist` the new total, which covers claims `n` to `n + GCM_RESERVATION - 1`.
+    /// `persist` the new total, which covers claims `n` to `n + block - 1`.
     pub(crate) fn reserve(
         &self,
         n: u64,
+        block: u64,
         persist: impl FnOnce(u64) -> Result<(), Fault>,
     ) -> Result<(), Fault> {
         let _reserving = self
@@ -186,7 +183,7 @@ impl GcmBudget {
         if n < self.reserved.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let next = n.saturating_add(GCM_RESERVATION).min(GCM_MAX_INVOCATIONS);
+        let next = n.saturating_add(block.max(1)).min(GCM_MAX_INVOCATIONS);
         persist(next)?;
         self.reserved.fetch_max(next, Ordering::SeqCst);
         Ok(())

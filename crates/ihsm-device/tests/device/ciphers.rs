@@ -396,3 +396,47 @@ fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
     encrypt(&mut user, session, gcm(None), token.handle, b"three").unwrap();
     assert_eq!(reserved(&restarted), [1 << 21], "2^21 reserved");
 }
+
+#[test]
+fn the_gcm_cap_refuses_the_last_encryption_without_writing() {
+    use ihsm_crypto::GCM_MAX_INVOCATIONS;
+    use ihsm_device::{RecordKey, Store, Table, Write};
+
+    let fixture = Fixture::initialized();
+    let (mut user, session) = fixture.user("cap");
+    let request = GenerateKeyRequest {
+        spec: KeySpec::Aes(AesKeySize::Aes128),
+        template: Template::new(vec![Attribute::Token(true)]).unwrap(),
+    };
+    let ResponseBody::GenerateKey(token) = user.call(Some(session), request).unwrap().0 else {
+        unreachable!()
+    };
+    encrypt(&mut user, session, gcm(None), token.handle, b"first").unwrap();
+    // Move the key to two encryptions short of the cap, as if it had made them.
+    let ledger = fixture.store.table(Table::KeyLedger);
+    let (record, _) = &ledger[0];
+    let near = (GCM_MAX_INVOCATIONS - 2).to_be_bytes().to_vec();
+    fixture
+        .store
+        .commit(vec![Write::Put(
+            RecordKey::new(Table::KeyLedger, record.clone()),
+            zeroize::Zeroizing::new(near),
+        )])
+        .unwrap();
+    drop(user);
+    let (restarted, store) = Fixture::pausing_over(fixture.store.clone());
+    let mut user = restarted.partition("cap");
+    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
+    for message in [b"second to last", b"last          "] {
+        encrypt(&mut user, session, gcm(None), token.handle, message).unwrap();
+    }
+    let reserved = restarted.store.table(Table::KeyLedger)[0].1.to_vec();
+    assert_eq!(reserved, GCM_MAX_INVOCATIONS.to_be_bytes());
+    // One more is refused, and refused without a write (a held write would block it).
+    let _pause = store.arm();
+    let refused = spawn(move || encrypt(&mut user, session, gcm(None), token.handle, b"x"));
+    assert_eq!(
+        refused.recv_timeout(BLOCKED).unwrap(),
+        Err(Status::UsageLimitReached)
+    );
+}

@@ -1,9 +1,12 @@
 //! A fresh device with a memory store, and clients on its sockets.
 
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ihsm_device::{
-    DevelopmentFuses, Device, DeviceConfig, ManualClock, MemoryStore, Platform, Socket,
+    DevelopmentFuses, Device, DeviceConfig, ManualClock, MemoryStore, Platform, Record, RecordKey,
+    Socket, Store, StoreError, Write,
 };
 use ihsm_proto::{ErrorStatus, PartitionName, Role, SessionId, Status};
 use ihsm_testkit::client::{quotas, Client, InProcess};
@@ -34,6 +37,27 @@ impl Fixture {
         })
     }
 
+    /// An initialized device whose store can hold a commit (see [`PausingStore`]).
+    pub fn pausing() -> (Self, Arc<PausingStore>) {
+        let (fixture, store) = Self::pausing_over(Arc::new(MemoryStore::new()));
+        fixture.admin().initialize_admin(ADMIN_PIN).unwrap();
+        (fixture, store)
+    }
+
+    /// A device over an existing store (a restart) that can hold a commit.
+    pub fn pausing_over(memory: Arc<MemoryStore>) -> (Self, Arc<PausingStore>) {
+        let pausing = Arc::new(PausingStore {
+            inner: memory.clone(),
+            armed: Mutex::new(None),
+        });
+        let store = pausing.clone();
+        let fixture = Self::start(memory, move |mut platform| {
+            platform.store = store;
+            Device::power_on(platform, DeviceConfig::for_tests())
+        });
+        (fixture, pausing)
+    }
+
     /// A device over `store` whose engine runs with test hooks.
     #[cfg(feature = "test-hooks")]
     pub fn with_hooks(store: Arc<MemoryStore>, hooks: ihsm_crypto::TestHooks) -> Self {
@@ -54,6 +78,15 @@ impl Fixture {
             store,
             clock,
         }
+    }
+
+    /// A device with `config` whose admin PIN is set.
+    pub fn initialized_with(config: DeviceConfig) -> Self {
+        let fixture = Self::start(Arc::new(MemoryStore::new()), move |platform| {
+            Device::power_on(platform, config)
+        });
+        fixture.admin().initialize_admin(ADMIN_PIN).unwrap();
+        fixture
     }
 
     /// A device whose admin PIN is set.
@@ -120,4 +153,80 @@ pub fn status<T>(answer: Result<T, ErrorStatus>) -> Status {
         Err(ErrorStatus::Known(status)) => status,
         Err(other) => panic!("unknown status {other:?}"),
     }
+}
+
+/// A memory store that can hold its next write until the test lets it go, to force one
+/// request to wait in the middle of its commit while another runs.
+pub struct PausingStore {
+    inner: Arc<MemoryStore>,
+    armed: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+}
+
+/// A held write: [`Pause::reached`] once it is held, [`Pause::release`] to let it finish.
+pub struct Pause {
+    reached: Receiver<()>,
+    release: Sender<()>,
+}
+
+impl PausingStore {
+    /// Holds the next commit or increment.
+    pub fn arm(&self) -> Pause {
+        let (reached_tx, reached) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        *self.armed.lock().unwrap() = Some((reached_tx, release_rx));
+        Pause { reached, release }
+    }
+
+    fn hold(&self) {
+        let armed = self.armed.lock().unwrap().take();
+        if let Some((reached, release)) = armed {
+            reached.send(()).unwrap();
+            release.recv().unwrap();
+        }
+    }
+}
+
+impl Pause {
+    /// Waits until a write is held.
+    pub fn reached(&self) {
+        self.reached.recv_timeout(Duration::from_secs(30)).unwrap();
+    }
+
+    /// Lets the held write finish.
+    pub fn release(self) {
+        self.release.send(()).unwrap();
+    }
+}
+
+impl Store for PausingStore {
+    fn load(&self) -> Result<Vec<Record>, StoreError> {
+        self.inner.load()
+    }
+
+    fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.hold();
+        self.inner.commit(writes)
+    }
+
+    fn increment(&self, key: &RecordKey) -> Result<u32, StoreError> {
+        self.hold();
+        self.inner.increment(key)
+    }
+}
+
+/// Runs `f` on another thread; its result arrives on the returned channel.
+pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Receiver<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx
+}
+
+/// How long a test lets a request that should be blocked run before it checks that it is.
+pub const BLOCKED: Duration = Duration::from_millis(300);
+
+/// Waits for a spawned result (long enough for any request on a loaded machine).
+pub fn join<T>(rx: &Receiver<T>) -> T {
+    rx.recv_timeout(Duration::from_secs(60)).unwrap()
 }

@@ -107,16 +107,18 @@ fn s9_a_self_test_failing_on_demand_zeroizes_and_refuses_everything_but_status()
 
 #[test]
 fn s11_a_pairwise_failure_discards_the_key_and_latches_until_restart() {
-    let fixture = Fixture::initialized();
-    let (mut user, session) = fixture.user("p");
-    let before = fixture.store.len();
-    fixture
-        .device
-        .replace_test_hooks(TestHooks::default().fail_pairwise_tests());
+    // A fresh device per key type: the first failure latches, so a second type on the same
+    // device would be refused at the gate and never reach its pairwise test.
     for spec in [
         KeyPairSpec::Ec(Curve::P256),
         KeyPairSpec::Rsa(ihsm_proto::RsaKeySize::Rsa2048),
     ] {
+        let fixture = Fixture::initialized();
+        let (mut user, session) = fixture.user("p");
+        let before = fixture.store.len();
+        fixture
+            .device
+            .replace_test_hooks(TestHooks::default().fail_pairwise_tests());
         let request = GenerateKeyPairRequest {
             spec,
             public_template: template(vec![Attribute::Token(true)]),
@@ -129,12 +131,17 @@ fn s11_a_pairwise_failure_discards_the_key_and_latches_until_restart() {
             Some(Status::ErrorState),
             "{spec:?}"
         );
+        assert_eq!(
+            fixture.device.hard_error(),
+            Some(ihsm_device::HardError::PairwiseTest),
+            "{spec:?}"
+        );
+        // Nothing was stored, and the service stays off until a restart passes its tests.
+        assert_eq!(fixture.store.len(), before, "{spec:?}");
+        assert_eq!(state(&mut user).0, DeviceState::Error);
+        let restarted = Fixture::with_store(fixture.store.clone());
+        let mut user = restarted.partition("p");
+        let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
+        let _ = generate_ec(&mut user, session, false);
     }
-    // Nothing was stored, and the service stays off until a restart passes its tests.
-    assert_eq!(fixture.store.len(), before);
-    assert_eq!(state(&mut user).0, DeviceState::Error);
-    let restarted = Fixture::with_store(fixture.store.clone());
-    let mut user = restarted.partition("p");
-    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
-    let _ = generate_ec(&mut user, session, false);
 }

@@ -5,8 +5,8 @@ use ihsm_proto::msgs::*;
 use ihsm_proto::{
     AesKeySize, Attribute, AttributeReading, AttributeType as T, Bytes, Curve, EcdhParams, Handle,
     HashAlg, HkdfParams, ImportKeyKind, KeyPairSpec, KeySpec, KeyType, Mechanism, MechanismId,
-    ObjectClass, PartitionName, ResponseBody, Role, RsaAesKeyWrapParams, RsaKeySize, SessionId,
-    Sp800108Params, Status,
+    ObjectClass, ResponseBody, Role, RsaAesKeyWrapParams, RsaKeySize, SessionId, Sp800108Params,
+    Status,
 };
 use ihsm_testkit::client::client_engine;
 
@@ -15,7 +15,7 @@ use super::fixtures::*;
 use super::objects::{generate_aes, read, sign, template, verify};
 use super::scenarios::allow;
 
-fn pair(
+pub fn pair(
     user: &mut TestClient,
     session: SessionId,
     spec: KeyPairSpec,
@@ -33,7 +33,7 @@ fn pair(
     }
 }
 
-fn handle_of(answer: (ResponseBody, bool)) -> (Handle, bool) {
+pub fn handle_of(answer: (ResponseBody, bool)) -> (Handle, bool) {
     let handle = match answer.0 {
         ResponseBody::UnwrapKey(r) => r.handle,
         ResponseBody::DeriveKey(r) => r.handle,
@@ -413,91 +413,6 @@ fn keys_import_through_ecdh_to_the_signed_import_key() {
             .and_then(|e| e.known()),
         Some(Status::PolicyNotApproved)
     );
-}
-
-#[test]
-fn s14_masked_blobs_restore_only_in_their_partition_and_never_after_destruction() {
-    let fixture = Fixture::initialized();
-    let (mut user, session) = fixture.user("mask");
-    let (mut other, other_session) = fixture.user("other");
-    let (public, private) = pair(
-        &mut user,
-        session,
-        KeyPairSpec::Ec(Curve::P256),
-        vec![],
-        vec![],
-    );
-    let mask = |user: &mut TestClient, key| match user
-        .call(Some(session), MaskKeyRequest { key })
-        .unwrap()
-        .0
-    {
-        ResponseBody::MaskKey(r) => r.blob.to_vec(),
-        _ => unreachable!(),
-    };
-    let blob = mask(&mut user, private);
-    let unmask = |user: &mut TestClient, session, blob: &[u8]| {
-        user.call(
-            Some(session),
-            UnmaskKeyRequest {
-                blob: Bytes::new(blob.to_vec()).unwrap(),
-            },
-        )
-        .map(handle_of)
-        .map_err(|e| e.known().unwrap())
-    };
-    let (restored, approved) = unmask(&mut user, session, &blob).unwrap();
-    assert_eq!(approved, cfg!(feature = "fips"));
-    let (signature, _) = sign(&mut user, session, restored, Mechanism::EcdsaSha256, b"m").unwrap();
-    assert_eq!(
-        verify(
-            &mut user,
-            session,
-            public,
-            Mechanism::EcdsaSha256,
-            b"m",
-            &signature
-        ),
-        Status::Ok
-    );
-    // Every byte counts; another partition's blob is refused like garbage.
-    for at in [0, 1, 20, 40, blob.len() / 2, blob.len() - 1] {
-        let mut changed = blob.clone();
-        changed[at] ^= 0x01;
-        assert_eq!(
-            unmask(&mut user, session, &changed),
-            Err(Status::BlobInvalid),
-            "byte {at}"
-        );
-    }
-    assert_eq!(
-        unmask(&mut other, other_session, &blob),
-        Err(Status::BlobInvalid)
-    );
-    assert_eq!(
-        unmask(&mut user, session, &blob[..10]),
-        Err(Status::BlobInvalid)
-    );
-    // Destroying the key (all its objects) leaves a tombstone: the blob is dead.
-    for handle in [private, restored] {
-        user.call(Some(session), DestroyObjectRequest { handle })
-            .unwrap();
-    }
-    assert_eq!(unmask(&mut user, session, &blob), Err(Status::BlobInvalid));
-    // ...across a restart too.
-    let name = PartitionName::new("mask").unwrap();
-    let tombstones = fixture
-        .store
-        .table(ihsm_device::Table::KeyLedger)
-        .into_iter()
-        .filter(|(_, value)| value.is_empty())
-        .count();
-    assert_eq!(tombstones, 1);
-    drop(user);
-    let restarted = Fixture::with_store(fixture.store.clone());
-    let mut user = restarted.partition(name.as_str());
-    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
-    assert_eq!(unmask(&mut user, session, &blob), Err(Status::BlobInvalid));
 }
 
 #[test]

@@ -192,6 +192,17 @@ fn generated_keys_carry_pkcs11_attributes_and_never_reveal_their_value() {
         status(user.call(Some(session), DestroyObjectRequest { handle: key })),
         Status::ActionProhibited
     );
+    // A private key's value is sensitive; a public key has no value attribute at all (its
+    // public parts are attributes of their own).
+    let (public, private) = generate_ec(&mut user, session, false);
+    assert_eq!(
+        read(&mut user, session, private, &[T::Value]),
+        [AttributeReading::Sensitive(T::Value)]
+    );
+    assert_eq!(
+        read(&mut user, session, public, &[T::Value]),
+        [AttributeReading::Invalid(T::Value)]
+    );
 }
 
 #[test]
@@ -710,6 +721,58 @@ fn copies_share_the_key_and_follow_the_one_way_rules() {
     };
     user.call(Some(session), forbid).unwrap();
     assert_eq!(status(copy(&mut user, vec![])), Status::ActionProhibited);
+}
+
+#[test]
+fn a_read_only_object_is_copied_only_to_tighten_it() {
+    let fixture = Fixture::initialized();
+    let (mut user, session) = fixture.user("read-only");
+    let original = generate_aes(
+        &mut user,
+        session,
+        vec![
+            Attribute::Modifiable(false),
+            Attribute::Sensitive(false),
+            Attribute::Extractable(true),
+        ],
+    )
+    .unwrap();
+    let change = SetAttributesRequest {
+        handle: original,
+        template: template(vec![Attribute::Sensitive(true)]),
+    };
+    assert_eq!(
+        status(user.call(Some(session), change)),
+        Status::ActionProhibited
+    );
+    let mut copy = |attributes: Vec<Attribute>| {
+        let request = CopyObjectRequest {
+            handle: original,
+            template: template(attributes),
+        };
+        status(user.call(Some(session), request))
+    };
+    for attribute in [
+        Attribute::Label(Text::new("renamed").unwrap()),
+        Attribute::Sign(true),
+        Attribute::Encrypt(false),
+        Attribute::Modifiable(true),
+    ] {
+        assert_eq!(
+            copy(vec![attribute.clone()]),
+            Status::AttributeReadOnly,
+            "{attribute:?}"
+        );
+    }
+    assert_eq!(
+        copy(vec![
+            Attribute::Token(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Destroyable(false),
+        ]),
+        Status::Ok
+    );
 }
 
 #[test]
