@@ -423,9 +423,12 @@ fn keys_import_through_rsa_oaep_only_when_opted_in_and_flagged() {
     let request = GetImportKeyRequest {
         kind: ImportKeyKind::RsaOaep,
     };
-    let ResponseBody::GetImportKey(import) = user.call(Some(session), request).unwrap().0 else {
+    let (body, approved) = user.call(Some(session), request).unwrap();
+    let ResponseBody::GetImportKey(import) = body else {
         unreachable!()
     };
+    // A step of a path that is never approved is flagged like the path.
+    assert!(!approved);
     // The key is made once: asking again gives the same key.
     let again = user
         .call(
