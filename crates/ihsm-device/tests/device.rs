@@ -16,6 +16,7 @@ mod device {
     #[cfg(feature = "test-hooks")]
     pub mod hooks;
     pub mod keys;
+    pub mod negatives;
     pub mod objects;
     pub mod partitions;
     pub mod purposes;

@@ -16,9 +16,9 @@ use super::objects::data;
 
 /// A column of the matrix: a socket, and the role logged in there (if any).
 #[derive(Clone, Copy, Debug)]
-struct Column {
-    admin_socket: bool,
-    role: Option<Role>,
+pub struct Column {
+    pub admin_socket: bool,
+    pub role: Option<Role>,
 }
 
 const COLUMNS: [(Column, &str); 5] = [
@@ -77,7 +77,7 @@ fn permitted(opcode: Opcode, column: Column) -> bool {
 }
 
 /// A well-formed request of every opcode, as `column` would make it.
-fn request(
+pub fn request(
     client: &mut TestClient,
     opcode: Opcode,
     login: Option<LoginId>,
@@ -372,6 +372,89 @@ fn s17_only_the_documented_cells_are_served() {
         }
     }
     assert_eq!(cells, Opcode::ALL.len() * COLUMNS.len());
+}
+
+/// The design's role descriptions, stated apart from the table so that a wrong cell in the
+/// table (which S17 and roles.md both follow) is caught here.
+#[test]
+fn the_table_keeps_the_designs_role_boundaries() {
+    use Opcode as O;
+    let unauthenticated = [
+        O::GetStatus,
+        O::GetCredentialKey,
+        O::Login,
+        O::AttachLogin,
+        O::InitializeAdmin,
+    ];
+    let partition_management = [O::CreatePartition, O::ListPartitions, O::DeletePartition];
+    let officer_only = [O::SetPartitionPolicy, O::ZeroizePartition];
+    // Every call that names, makes or uses an object or key.
+    let key_and_object = [
+        O::CreateObject,
+        O::CopyObject,
+        O::DestroyObject,
+        O::GetAttributes,
+        O::SetAttributes,
+        O::FindObjects,
+        O::GenerateKey,
+        O::GenerateKeyPair,
+        O::WrapKey,
+        O::UnwrapKey,
+        O::DeriveKey,
+        O::GetImportKey,
+        O::ImportKey,
+        O::MaskKey,
+        O::UnmaskKey,
+        O::Encrypt,
+        O::EncryptInit,
+        O::EncryptUpdate,
+        O::EncryptFinal,
+        O::Decrypt,
+        O::DecryptInit,
+        O::DecryptUpdate,
+        O::DecryptFinal,
+        O::Sign,
+        O::SignInit,
+        O::SignUpdate,
+        O::SignFinal,
+        O::Verify,
+        O::VerifyInit,
+        O::VerifyUpdate,
+        O::VerifyFinal,
+    ];
+    for opcode in Opcode::ALL {
+        let access = access(*opcode);
+        assert_eq!(
+            access.caller == Caller::Anyone,
+            unauthenticated.contains(opcode),
+            "{opcode:?}: only these are served without a login"
+        );
+        if key_and_object.contains(opcode) {
+            assert!(
+                !access.admin_socket,
+                "{opcode:?}: the admin never uses keys"
+            );
+            assert_eq!(
+                access.caller,
+                Caller::Session(&[Role::CryptoUser]),
+                "{opcode:?}: only the user uses keys"
+            );
+        }
+        if partition_management.contains(opcode) {
+            assert_eq!(
+                (access.admin_socket, access.partition_socket, access.caller),
+                (true, false, Caller::Session(&[Role::Admin])),
+                "{opcode:?}: partitions are the admin's, on the admin socket"
+            );
+        }
+        if officer_only.contains(opcode) {
+            assert_eq!(
+                (access.admin_socket, access.caller),
+                (false, Caller::Session(&[Role::CryptoOfficer])),
+                "{opcode:?}: the officer's alone"
+            );
+        }
+    }
 }
 
 #[test]

@@ -89,6 +89,23 @@ fn s23_session_keys_die_with_their_session_login_and_connection() {
 
 #[test]
 fn s18_every_response_carries_the_policy_tables_indicator() {
+    assert_eq!(sweep(true), (32, 0));
+}
+
+#[test]
+fn s18_non_approved_services_are_refused_without_the_officers_opt_in() {
+    // Never approved: AES-192-GCM, PSS with another salt length, ECDSA (three curves) and
+    // RSA over a caller's digest, HKDF without info, HMAC and SP 800-108 with a short key.
+    let (checked, refused) = sweep(false);
+    assert_eq!(checked, 32);
+    assert_eq!(refused, if cfg!(feature = "fips") { 9 } else { 32 });
+}
+
+/// Calls every service of the sweep once. With `allow_all`, the officer has opted into every
+/// non-approved service, and each response's indicator must match the policy table; without,
+/// the approved services are served (and flagged approved) and every other one is
+/// `PolicyNotApproved`. Returns how many services were checked, and how many refused.
+fn sweep(allow_all: bool) -> (usize, usize) {
     use ihsm_crypto::policy::{approval, RsaScheme, Service};
     use ihsm_crypto::{AesBits, Curve as C, HashAlg as H, RsaBits};
     use ihsm_proto::{
@@ -98,15 +115,29 @@ fn s18_every_response_carries_the_policy_tables_indicator() {
 
     let fixture = Fixture::initialized();
     let (mut user, session) = fixture.user("sweep");
-    // Everything is allowed, so every service is served and its indicator shows.
-    allow(&fixture, "sweep", MechanismId::ALL.to_vec());
+    if allow_all {
+        allow(&fixture, "sweep", MechanismId::ALL.to_vec());
+    }
     let fips = cfg!(feature = "fips");
     let mut checked = 0;
+    let mut refused = 0;
     let mut check = |user: &mut TestClient, body: RequestBody, service: Service| {
-        let (_, approved) = user
-            .call(Some(session), body)
-            .unwrap_or_else(|e| panic!("{service:?}: {e:?}"));
-        assert_eq!(approved, fips && approval(service).approved, "{service:?}");
+        let approved_service = fips && approval(service).approved;
+        match user.call(Some(session), body) {
+            Ok((_, approved)) => {
+                assert!(allow_all || approved_service, "{service:?} served unasked");
+                assert_eq!(approved, approved_service, "{service:?}");
+            }
+            Err(error) => {
+                assert!(!allow_all && !approved_service, "{service:?}: {error:?}");
+                assert_eq!(
+                    error.known(),
+                    Some(Status::PolicyNotApproved),
+                    "{service:?}"
+                );
+                refused += 1;
+            }
+        }
         checked += 1;
     };
     let data = |bytes: &[u8]| Data::copy_from(bytes).unwrap();
@@ -325,5 +356,5 @@ fn s18_every_response_carries_the_policy_tables_indicator() {
         };
         check(&mut user, body.into(), service);
     }
-    assert_eq!(checked, 32);
+    (checked, refused)
 }
