@@ -16,6 +16,8 @@ mod device {
     #[cfg(feature = "test-hooks")]
     pub mod hooks;
     pub mod keys;
+    #[cfg(all(feature = "test-hooks", target_os = "linux"))]
+    pub mod memory;
     pub mod negatives;
     pub mod objects;
     pub mod partitions;

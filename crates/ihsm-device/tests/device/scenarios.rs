@@ -1,7 +1,8 @@
 //! RELIABILITY.md scenarios that belong to the device core, by number: S15 (plaintext key
-//! entry), S18 (the service indicator through the device), S23 (session keys die with their
-//! session). S9 and S11 need test hooks and live in `hooks`; S7 and S14 live with the
-//! features they test (`auth`, `objects`, `keys`) and S17 in `roles`.
+//! entry), S18 (the service indicator through the device, with and without the opt-in), S23
+//! (session keys die with their session; the memory scan, which needs test hooks, is in
+//! `memory`). S9 and S11 need test hooks and live in `hooks`; S7 and S14 live with the
+//! features they test (`auth`, `objects`, `blobs`) and S17 in `roles`.
 
 use ihsm_proto::msgs::*;
 use ihsm_proto::{
