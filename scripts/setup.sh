@@ -4,8 +4,9 @@
 # missing) and cargo tools through `cargo install`. Reruns skip what is already there.
 set -euo pipefail
 
-# cmake, golang-go and perl build the FIPS 140-3 validated AWS-LC module.
-packages=(cmake golang-go perl pkg-config)
+# cmake, golang-go and perl build the FIPS 140-3 validated AWS-LC module; softhsm2 is what
+# the benchmarks compare ihsm with.
+packages=(cmake golang-go perl pkg-config softhsm2)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -15,6 +15,7 @@
 )]
 
 pub mod client;
+pub mod softhsm;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
