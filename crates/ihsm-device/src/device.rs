@@ -37,6 +37,12 @@ pub struct Reply {
     pub close: bool,
 }
 
+impl Drop for Reply {
+    fn drop(&mut self) {
+        ihsm_proto::wipe(&mut self.frame);
+    }
+}
+
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) platform: Platform,

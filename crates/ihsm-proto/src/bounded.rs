@@ -105,8 +105,8 @@ impl<const MAX: usize> SecretBytes<MAX> {
 
     /// The secret bytes, still zeroized on drop.
     #[must_use]
-    pub fn into_inner(self) -> Zeroizing<Vec<u8>> {
-        self.0
+    pub fn into_inner(mut self) -> Zeroizing<Vec<u8>> {
+        core::mem::take(&mut self.0)
     }
 
     /// Length in bytes.
@@ -119,6 +119,12 @@ impl<const MAX: usize> SecretBytes<MAX> {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+impl<const MAX: usize> Drop for SecretBytes<MAX> {
+    fn drop(&mut self) {
+        crate::codec::wipe(&mut self.0);
     }
 }
 

@@ -38,6 +38,7 @@ pub use attribute::{
     MAX_ATTRIBUTE_TEXT_LEN, MAX_NAME_DER_LEN, MAX_TEMPLATE_LEN,
 };
 pub use bounded::{BoundedU32, Bytes, List, SecretBytes, Text};
+pub use codec::wipe;
 pub use error::{BoundsError, DecodeError, EncodeError, RequestError, UnknownValue};
 pub use frame::{Limits, DEFAULT_MAX_FRAME_LEN, MAX_DATA_LEN};
 pub use header::PROTOCOL_VERSION;

@@ -82,10 +82,10 @@ impl SoftHsm {
     fn initialize(library: &Path) -> Result<(Pkcs11, Slot, Session), Error> {
         let pkcs11 = Pkcs11::new(library)?;
         pkcs11.initialize(CInitializeArgs::OsThreads)?;
-        let slot = *pkcs11
-            .get_slots_with_token()?
-            .first()
-            .ok_or(Error::Pkcs11(RvError::SlotIdInvalid, cryptoki::context::Function::GetSlotList))?;
+        let slot = *pkcs11.get_slots_with_token()?.first().ok_or(Error::Pkcs11(
+            RvError::SlotIdInvalid,
+            cryptoki::context::Function::GetSlotList,
+        ))?;
         pkcs11.init_token(slot, &pin(SO_PIN), "ihsm-bench")?;
         let session = pkcs11.open_rw_session(slot)?;
         session.login(UserType::So, Some(&pin(SO_PIN)))?;

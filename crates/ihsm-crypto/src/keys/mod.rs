@@ -20,6 +20,16 @@ pub use symmetric::{AesKey, GenericSecret, XtsKey, GCM_MAX_INVOCATIONS};
 /// Secret bytes (a derived secret, a raw key value): zeroized on drop, never printed.
 pub struct SecretBytes(Zeroizing<Vec<u8>>);
 
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        // The whole allocation as spare capacity: `zeroize` wipes that with one `memset`
+        // behind a barrier, where it would wipe initialized bytes one volatile write at a
+        // time (correct either way; this is about speed).
+        self.0.clear();
+        zeroize::Zeroize::zeroize(&mut *self.0);
+    }
+}
+
 impl SecretBytes {
     /// Takes ownership of `bytes`.
     pub fn new(bytes: Vec<u8>) -> Self {
@@ -37,8 +47,8 @@ impl SecretBytes {
     }
 
     /// The zeroizing buffer itself, to hand on without a copy.
-    pub fn into_zeroizing(self) -> Zeroizing<Vec<u8>> {
-        self.0
+    pub fn into_zeroizing(mut self) -> Zeroizing<Vec<u8>> {
+        core::mem::take(&mut self.0)
     }
 
     /// Length in bytes.

@@ -105,6 +105,17 @@ pub(crate) fn decode_one<T: Wire>(bytes: &[u8]) -> Result<T, Status> {
     T::decode(&mut Reader::new(bytes)).map_err(|e| e.status())
 }
 
+/// Wipes a buffer's whole allocation, at the speed of `memset`, and leaves it empty.
+///
+/// `zeroize` wipes a `Vec`'s spare capacity with one `memset` behind an optimization barrier
+/// but its initialized bytes one volatile write at a time, which costs more than AES-GCM over
+/// the same bytes. With the length set to zero first, the whole allocation is spare capacity.
+/// (Correct either way: only the speed depends on how `zeroize` does it.)
+pub fn wipe(buffer: &mut Vec<u8>) {
+    buffer.clear();
+    zeroize::Zeroize::zeroize(buffer);
+}
+
 pub(crate) fn len_u64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }

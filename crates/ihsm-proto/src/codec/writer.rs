@@ -4,9 +4,12 @@ use core::convert::Infallible;
 
 use minicbor::encode::Write;
 use minicbor::Encoder;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::codec::len_u64;
+
+/// The buffer a writer starts with, beyond its reserved bytes.
+const INITIAL_CAPACITY: usize = 128;
 
 /// A canonical CBOR writer into a buffer that is zeroized when it grows or is dropped.
 pub(crate) struct Writer {
@@ -17,7 +20,12 @@ impl Writer {
     /// A writer whose output starts with `reserved` zero bytes (room for a length prefix).
     pub(crate) fn with_reserved(reserved: usize) -> Self {
         Self {
-            e: Encoder::new(SecretBuf(vec![0; reserved])),
+            e: Encoder::new(SecretBuf({
+                // Room for the headers of most messages, so small ones never grow.
+                let mut buf = Vec::with_capacity(reserved.saturating_add(INITIAL_CAPACITY));
+                buf.resize(reserved, 0);
+                buf
+            })),
         }
     }
 
@@ -70,7 +78,7 @@ impl Write for SecretBuf {
         if needed > self.0.capacity() {
             let mut grown = Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2)));
             grown.extend_from_slice(&self.0);
-            self.0.zeroize();
+            super::wipe(&mut self.0);
             self.0 = grown;
         }
         self.0.extend_from_slice(bytes);
@@ -80,7 +88,7 @@ impl Write for SecretBuf {
 
 impl Drop for SecretBuf {
     fn drop(&mut self) {
-        self.0.zeroize();
+        super::wipe(&mut self.0);
     }
 }
 
