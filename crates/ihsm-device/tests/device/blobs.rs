@@ -13,14 +13,14 @@ use super::fixtures::*;
 use super::keys::{handle_of, pair};
 use super::objects::{generate_aes, read, sign, verify};
 
-fn mask(user: &mut TestClient, session: SessionId, key: Handle) -> Vec<u8> {
+pub fn mask(user: &mut TestClient, session: SessionId, key: Handle) -> Vec<u8> {
     match user.call(Some(session), MaskKeyRequest { key }).unwrap().0 {
         ResponseBody::MaskKey(r) => r.blob.to_vec(),
         _ => unreachable!(),
     }
 }
 
-fn unmask(
+pub fn unmask(
     user: &mut TestClient,
     session: SessionId,
     blob: &[u8],

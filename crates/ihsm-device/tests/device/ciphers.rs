@@ -12,12 +12,12 @@ use super::objects::data;
 
 /// A data key (encrypt, decrypt) of `spec`.
 pub fn key(user: &mut TestClient, session: SessionId, spec: KeySpec) -> Handle {
-    generate(user, session, spec, vec![])
+    generate_key(user, session, spec, vec![])
 }
 
 /// A key-transport key (wrap, unwrap) of `spec`.
 pub fn kek(user: &mut TestClient, session: SessionId, spec: KeySpec) -> Handle {
-    generate(
+    generate_key(
         user,
         session,
         spec,
@@ -25,7 +25,8 @@ pub fn kek(user: &mut TestClient, session: SessionId, spec: KeySpec) -> Handle {
     )
 }
 
-fn generate(
+/// A key of `spec` made with `attributes`.
+pub fn generate_key(
     user: &mut TestClient,
     session: SessionId,
     spec: KeySpec,
@@ -363,13 +364,12 @@ fn non_approved_ciphers_need_the_officers_opt_in_and_are_flagged() {
 fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
     let fixture = Fixture::initialized();
     let (mut user, session) = fixture.user("gcm-count");
-    let request = GenerateKeyRequest {
-        spec: KeySpec::Aes(AesKeySize::Aes256),
-        template: Template::new(vec![Attribute::Token(true)]).unwrap(),
-    };
-    let ResponseBody::GenerateKey(token) = user.call(Some(session), request).unwrap().0 else {
-        unreachable!()
-    };
+    let token = generate_key(
+        &mut user,
+        session,
+        KeySpec::Aes(AesKeySize::Aes256),
+        vec![Attribute::Token(true)],
+    );
     // The key ledger holds the reservation: 8 bytes, big-endian, beside the masking key's.
     let reserved = |fixture: &Fixture| -> Vec<u64> {
         fixture
@@ -384,8 +384,8 @@ fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
         Vec::<u64>::new(),
         "nothing reserved yet"
     );
-    encrypt(&mut user, session, gcm(None), token.handle, b"one").unwrap();
-    encrypt(&mut user, session, gcm(None), token.handle, b"two").unwrap();
+    encrypt(&mut user, session, gcm(None), token, b"one").unwrap();
+    encrypt(&mut user, session, gcm(None), token, b"two").unwrap();
     assert_eq!(reserved(&fixture), [1 << 20], "2^20 reserved");
     // After a restart the count resumes at the reservation, so the next encryption reserves
     // the following block.
@@ -393,7 +393,7 @@ fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
     let restarted = Fixture::with_store(fixture.store.clone());
     let mut user = restarted.partition("gcm-count");
     let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
-    encrypt(&mut user, session, gcm(None), token.handle, b"three").unwrap();
+    encrypt(&mut user, session, gcm(None), token, b"three").unwrap();
     assert_eq!(reserved(&restarted), [1 << 21], "2^21 reserved");
 }
 
@@ -404,14 +404,13 @@ fn the_gcm_cap_refuses_the_last_encryption_without_writing() {
 
     let fixture = Fixture::initialized();
     let (mut user, session) = fixture.user("cap");
-    let request = GenerateKeyRequest {
-        spec: KeySpec::Aes(AesKeySize::Aes128),
-        template: Template::new(vec![Attribute::Token(true)]).unwrap(),
-    };
-    let ResponseBody::GenerateKey(token) = user.call(Some(session), request).unwrap().0 else {
-        unreachable!()
-    };
-    encrypt(&mut user, session, gcm(None), token.handle, b"first").unwrap();
+    let token = generate_key(
+        &mut user,
+        session,
+        KeySpec::Aes(AesKeySize::Aes128),
+        vec![Attribute::Token(true)],
+    );
+    encrypt(&mut user, session, gcm(None), token, b"first").unwrap();
     // Move the key to two encryptions short of the cap, as if it had made them.
     let ledger = fixture.store.table(Table::KeyLedger);
     let (record, _) = &ledger[0];
@@ -428,13 +427,13 @@ fn the_gcm_cap_refuses_the_last_encryption_without_writing() {
     let mut user = restarted.partition("cap");
     let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
     for message in [b"second to last", b"last          "] {
-        encrypt(&mut user, session, gcm(None), token.handle, message).unwrap();
+        encrypt(&mut user, session, gcm(None), token, message).unwrap();
     }
     let reserved = restarted.store.table(Table::KeyLedger)[0].1.to_vec();
     assert_eq!(reserved, GCM_MAX_INVOCATIONS.to_be_bytes());
     // One more is refused, and refused without a write (a held write would block it).
     let _pause = store.arm();
-    let refused = spawn(move || encrypt(&mut user, session, gcm(None), token.handle, b"x"));
+    let refused = spawn(move || encrypt(&mut user, session, gcm(None), token, b"x"));
     assert_eq!(
         refused.recv_timeout(BLOCKED).unwrap(),
         Err(Status::UsageLimitReached)

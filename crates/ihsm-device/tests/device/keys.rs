@@ -22,13 +22,28 @@ pub fn pair(
     public: Vec<Attribute>,
     private: Vec<Attribute>,
 ) -> (Handle, Handle) {
+    try_pair(user, session, spec, public, private).unwrap()
+}
+
+/// A key pair, or the status that refused it.
+pub fn try_pair(
+    user: &mut TestClient,
+    session: SessionId,
+    spec: KeyPairSpec,
+    public: Vec<Attribute>,
+    private: Vec<Attribute>,
+) -> Result<(Handle, Handle), Status> {
     let request = GenerateKeyPairRequest {
         spec,
         public_template: template(public),
         private_template: template(private),
     };
-    match user.call(Some(session), request).unwrap().0 {
-        ResponseBody::GenerateKeyPair(r) => (r.public_handle, r.private_handle),
+    match user
+        .call(Some(session), request)
+        .map_err(|e| e.known().unwrap())?
+        .0
+    {
+        ResponseBody::GenerateKeyPair(r) => Ok((r.public_handle, r.private_handle)),
         _ => unreachable!(),
     }
 }
@@ -45,7 +60,7 @@ pub fn handle_of(answer: (ResponseBody, bool)) -> (Handle, bool) {
     (handle, answer.1)
 }
 
-fn wrap(
+pub fn wrap(
     user: &mut TestClient,
     session: SessionId,
     mechanism: Mechanism,

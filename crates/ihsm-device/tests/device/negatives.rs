@@ -9,11 +9,12 @@ use ihsm_proto::{
     AesCbcParams, AesKeySize, AesXtsParams, Attribute, Bytes, Curve, EcdhParams, GenericSecretLen,
     HashAlg, HkdfParams, ImportKeyKind, KeyPairSpec, KeySpec, KeyType, Limits, Mechanism,
     ObjectClass, Opcode, PartitionName, Request, RequestId, Response, ResponseBody, Role,
-    RsaKeySize, RsaOaepParams, SessionId, Status,
+    RsaKeySize, RsaOaepParams, Status,
 };
 
-use super::ciphers::{decrypt, encrypt, kek, key};
+use super::ciphers::{decrypt, encrypt, generate_key, kek, key};
 use super::fixtures::*;
+use super::keys::pair;
 use super::objects::{data, generate_ec, sign, template};
 use super::roles::{request, Column};
 
@@ -132,58 +133,23 @@ fn every_session_opcode_refuses_another_connections_session() {
         .is_ok());
 }
 
-/// A key of `spec` with every usage in `off` turned off.
-fn key_without(
-    user: &mut TestClient,
-    session: SessionId,
-    spec: KeySpec,
-    off: Vec<Attribute>,
-) -> ihsm_proto::Handle {
-    let request = GenerateKeyRequest {
-        spec,
-        template: template(off),
-    };
-    match user.call(Some(session), request).unwrap().0 {
-        ResponseBody::GenerateKey(r) => r.handle,
-        _ => unreachable!(),
-    }
-}
-
-fn pair_without(
-    user: &mut TestClient,
-    session: SessionId,
-    spec: KeyPairSpec,
-    public: Vec<Attribute>,
-    private: Vec<Attribute>,
-) -> (ihsm_proto::Handle, ihsm_proto::Handle) {
-    let request = GenerateKeyPairRequest {
-        spec,
-        public_template: template(public),
-        private_template: template(private),
-    };
-    match user.call(Some(session), request).unwrap().0 {
-        ResponseBody::GenerateKeyPair(r) => (r.public_handle, r.private_handle),
-        _ => unreachable!(),
-    }
-}
-
 #[test]
 fn every_key_operation_checks_the_keys_usage() {
     let fixture = Fixture::initialized();
     let (mut user, session) = fixture.user("usage");
-    let aes = key_without(
+    let aes = generate_key(
         &mut user,
         session,
         KeySpec::Aes(AesKeySize::Aes256),
         vec![Attribute::Encrypt(false), Attribute::Decrypt(false)],
     );
-    let transport = key_without(
+    let transport = generate_key(
         &mut user,
         session,
         KeySpec::Aes(AesKeySize::Aes256),
         vec![Attribute::Wrap(false), Attribute::Unwrap(false)],
     );
-    let hmac = key_without(
+    let hmac = generate_key(
         &mut user,
         session,
         KeySpec::GenericSecret(GenericSecretLen::new(32).unwrap()),
@@ -193,21 +159,21 @@ fn every_key_operation_checks_the_keys_usage() {
             Attribute::Derive(false),
         ],
     );
-    let (ec_public, ec_private) = pair_without(
+    let (ec_public, ec_private) = pair(
         &mut user,
         session,
         KeyPairSpec::Ec(Curve::P256),
         vec![Attribute::Verify(false)],
         vec![Attribute::Sign(false), Attribute::Derive(false)],
     );
-    let (rsa_public, rsa_private) = pair_without(
+    let (rsa_public, rsa_private) = pair(
         &mut user,
         session,
         KeyPairSpec::Rsa(RsaKeySize::Rsa2048),
         vec![Attribute::Encrypt(false)],
         vec![Attribute::Decrypt(false)],
     );
-    let extractable = key_without(
+    let extractable = generate_key(
         &mut user,
         session,
         KeySpec::Aes(AesKeySize::Aes128),
@@ -407,7 +373,7 @@ fn bad_lengths_and_bad_points_get_their_status_and_change_nothing() {
             _ => unreachable!(),
         }
     };
-    let (_, rsa) = pair_without(
+    let (_, rsa) = pair(
         &mut user,
         session,
         KeyPairSpec::Rsa(RsaKeySize::Rsa2048),
@@ -475,7 +441,7 @@ fn bad_lengths_and_bad_points_get_their_status_and_change_nothing() {
     let mut off_curve = vec![4];
     off_curve.extend_from_slice(&[1; 64]);
     let other_curve = {
-        let (other_public, _) = pair_without(
+        let (other_public, _) = pair(
             &mut user,
             session,
             KeyPairSpec::Ec(Curve::P384),

@@ -11,6 +11,7 @@ use ihsm_proto::{
 
 use super::ciphers::{decrypt, encrypt, kek, key};
 use super::fixtures::*;
+use super::keys::try_pair;
 use super::objects::{generate_aes, read, template};
 
 fn generate_pair(
@@ -19,19 +20,13 @@ fn generate_pair(
     public: Vec<Attribute>,
     private: Vec<Attribute>,
 ) -> Result<(ihsm_proto::Handle, ihsm_proto::Handle), Status> {
-    let request = GenerateKeyPairRequest {
-        spec: KeyPairSpec::Rsa(RsaKeySize::Rsa2048),
-        public_template: template(public),
-        private_template: template(private),
-    };
-    match user
-        .call(Some(session), request)
-        .map_err(|e| e.known().unwrap())?
-        .0
-    {
-        ResponseBody::GenerateKeyPair(r) => Ok((r.public_handle, r.private_handle)),
-        _ => unreachable!(),
-    }
+    try_pair(
+        user,
+        session,
+        KeyPairSpec::Rsa(RsaKeySize::Rsa2048),
+        public,
+        private,
+    )
 }
 
 fn oaep() -> Mechanism {
@@ -41,6 +36,7 @@ fn oaep() -> Mechanism {
     })
 }
 
+/// Wraps `key` under `wrapping_key`; the wrapped bytes.
 fn wrap(
     user: &mut TestClient,
     session: ihsm_proto::SessionId,
@@ -48,19 +44,7 @@ fn wrap(
     wrapping_key: ihsm_proto::Handle,
     key: ihsm_proto::Handle,
 ) -> Result<Vec<u8>, Status> {
-    let request = WrapKeyRequest {
-        mechanism,
-        wrapping_key,
-        key,
-    };
-    match user
-        .call(Some(session), request)
-        .map_err(|e| e.known().unwrap())?
-        .0
-    {
-        ResponseBody::WrapKey(r) => Ok(r.wrapped.to_vec()),
-        _ => unreachable!(),
-    }
+    super::keys::wrap(user, session, mechanism, wrapping_key, key).map(|(wrapped, _)| wrapped)
 }
 
 fn set(

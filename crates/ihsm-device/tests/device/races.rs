@@ -7,6 +7,7 @@ use ihsm_proto::{
     Role, SessionId, Status, Text,
 };
 
+use super::blobs::{mask, unmask};
 use super::ciphers::{encrypt, gcm};
 use super::fixtures::*;
 use super::objects::{generate_aes, read, template};
@@ -39,20 +40,6 @@ fn copy(user: &mut TestClient, session: SessionId, handle: Handle) -> Handle {
         ResponseBody::CopyObject(r) => r.handle,
         _ => unreachable!(),
     }
-}
-
-fn mask(user: &mut TestClient, session: SessionId, key: Handle) -> Vec<u8> {
-    match user.call(Some(session), MaskKeyRequest { key }).unwrap().0 {
-        ResponseBody::MaskKey(r) => r.blob.to_vec(),
-        _ => unreachable!(),
-    }
-}
-
-fn unmask(user: &mut TestClient, session: SessionId, blob: &[u8]) -> Status {
-    let request = UnmaskKeyRequest {
-        blob: Bytes::new(blob.to_vec()).unwrap(),
-    };
-    status(user.call(Some(session), request))
 }
 
 fn token_key(user: &mut TestClient, session: SessionId, more: Vec<Attribute>) -> Handle {
@@ -164,7 +151,7 @@ fn destroying_the_last_two_copies_at_once_still_leaves_the_tombstone() {
     assert_eq!(join(&second), Status::Ok);
     let (status, mut user, session) = join(&first);
     assert_eq!(status, Status::Ok);
-    assert_eq!(unmask(&mut user, session, &blob), Status::BlobInvalid);
+    assert_eq!(unmask(&mut user, session, &blob), Err(Status::BlobInvalid));
 }
 
 #[test]
