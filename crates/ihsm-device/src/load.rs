@@ -30,7 +30,7 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
         let (name, rest) = split_realm_key(&key.key).ok_or(corrupt)?;
         let entry = parse_ledger_value(value).ok_or(corrupt)?;
         if rest == MASKING_LEDGER_SUFFIX {
-            let LedgerEntry::Live { gcm_reserved } = entry else {
+            let LedgerEntry::Live { gcm_reserved, .. } = entry else {
                 return Err(corrupt);
             };
             masking_counts.insert(name, gcm_reserved);
@@ -110,7 +110,7 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
                     return Err(corrupt);
                 }
                 let reserved = |id: &[u8; 16]| match partition.read().ledger.get(id) {
-                    Some(LedgerEntry::Live { gcm_reserved }) => *gcm_reserved,
+                    Some(LedgerEntry::Live { gcm_reserved, .. }) => *gcm_reserved,
                     _ => 0,
                 };
                 let shared_keys = keys.entry(name).or_default();

@@ -3,10 +3,14 @@
 //!
 //! Locks, in the order they are taken: the change gate ([`Partition::change`]), the object
 //! lock ([`Change::objects`]), the record lock ([`Change::record`]), then the short-lived
-//! state lock. Using a key takes none of the first three.
+//! state lock. Using a key takes none of the first three, with one exception: an AES-GCM
+//! encryption under a durable key that reaches the end of its reserved block takes the gate
+//! and the object lock to reserve the next (once per block, 2^20 encryptions by default).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
 
 use ihsm_crypto::policy::{approval, Service};
 use ihsm_crypto::{AesKey, EcPrivateKey, Engine, RsaPrivateKey};
@@ -14,7 +18,7 @@ use ihsm_proto::{Handle, LoginId, MechanismId, PartitionName, Quotas, Status};
 use zeroize::Zeroizing;
 
 use crate::fault::Fault;
-use crate::object::{GcmBudget, KeyId, Object};
+use crate::object::{GcmBudget, Key, KeyId, Object};
 use crate::realm::{Realm, RealmLimits};
 use crate::record::PartitionRecord;
 use crate::store::{Store, Write};
@@ -31,12 +35,14 @@ pub(crate) struct Partition {
     /// Shared by every change to the partition's records, from its commit to its effect in
     /// memory; taken exclusively by `ZeroizePartition` and `DeletePartition`, so no change
     /// slips between their commit and their clearing of memory, and none lands after a
-    /// deletion. `true` once the partition is deleted. Using a key never takes it.
+    /// deletion. `true` once the partition is deleted. Using a key does not take it (but for
+    /// a GCM reservation, see above).
     gate: RwLock<bool>,
-    /// Serialises changes to existing objects (attributes, destruction, copies and restored
-    /// blobs of a live key) from reading the object to the commit, so two changes cannot
-    /// undo each other and the last holder of a key is known when it is destroyed. Making a
-    /// new key and using a key never take it.
+    /// Serialises changes to existing objects and keys (attributes, destruction, copies,
+    /// masking, restored blobs, GCM reservations) from reading the object to the commit, so
+    /// two changes cannot undo each other, the last holder of a key is known when it is
+    /// destroyed, and no ledger entry is written after a key's tombstone. Making a new key
+    /// does not take it, nor does using a key (but for a GCM reservation, see above).
     object_lock: Mutex<()>,
     /// Held by whoever rewrites the partition record (a policy change, the first RSA import
     /// key) from reading it to the commit, so two rewrites cannot undo each other.
@@ -62,6 +68,10 @@ pub(crate) struct PartitionState {
     /// Every key that can come back after a restart or from a blob: a token object's or a
     /// masked one's. Mirrors the store's ledger records.
     pub(crate) ledger: HashMap<KeyId, LedgerEntry>,
+    /// Every key in memory, by id, held or not by an object (an operation in progress may
+    /// hold one whose objects are gone): a key restored from a blob is this one, never a
+    /// second copy with a count of its own.
+    keys: HashMap<KeyId, Weak<Key>>,
     /// Objects being made, counted against the quota before they exist.
     pending: u32,
     /// Bytes of data object values, including those being made.
@@ -89,6 +99,7 @@ impl Partition {
                 policy,
                 objects: HashMap::new(),
                 ledger: HashMap::new(),
+                keys: HashMap::new(),
                 pending: 0,
                 data_bytes: 0,
             }),
@@ -261,6 +272,16 @@ impl Partition {
             .collect()
     }
 
+    /// The key `id` if it is in memory, whether or not an object holds it.
+    pub(crate) fn live_key(&self, id: &KeyId) -> Option<Arc<Key>> {
+        let mut state = self.write();
+        let key = state.keys.get(id).and_then(Weak::upgrade);
+        if key.is_none() {
+            state.keys.remove(id);
+        }
+        key
+    }
+
     /// The number of persistent objects.
     pub(crate) fn token_objects(&self) -> u32 {
         let count = self
@@ -299,11 +320,25 @@ impl Partition {
                 continue;
             }
             handles.push(object.handle);
+            state.remember_key(&object);
             state.objects.insert(object.handle, Arc::new(object));
         }
         match refused {
             Some(status) => Err(status.into()),
             None => Ok(handles),
+        }
+    }
+}
+
+impl PartitionState {
+    /// Registers the key of a new object, forgetting keys no longer in memory when the map
+    /// has grown well past the objects.
+    fn remember_key(&mut self, object: &Object) {
+        if let Some(key) = &object.key {
+            self.keys.insert(key.id, Arc::downgrade(key));
+        }
+        if self.keys.len() > self.objects.len().saturating_mul(2).saturating_add(64) {
+            self.keys.retain(|_, key| key.strong_count() > 0);
         }
     }
 }
@@ -353,8 +388,10 @@ impl Change<'_> {
 /// What the ledger knows of a key that can come back (from the store or a blob).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LedgerEntry {
-    /// The key lives; the store accounts for this many AES-GCM encryptions under it.
-    Live { gcm_reserved: u64 },
+    /// The key lives; the store accounts for this many AES-GCM encryptions under it, and
+    /// `blobs` says whether it was ever masked (or restored from a blob), so that blobs of it
+    /// may exist.
+    Live { gcm_reserved: u64, blobs: bool },
     /// The key was destroyed: its blobs are refused.
     Tombstone,
 }
@@ -385,6 +422,7 @@ impl Partition {
     pub(crate) fn restore_object(&self, object: Object) -> Result<(), Fault> {
         let mut state = self.write();
         state.data_bytes = state.data_bytes.saturating_add(object.data_bytes());
+        state.remember_key(&object);
         if state
             .objects
             .insert(object.handle, Arc::new(object))

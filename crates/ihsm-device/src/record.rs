@@ -73,21 +73,37 @@ pub(crate) fn masking_ledger(name: &PartitionName) -> RecordKey {
 
 pub(crate) const MASKING_LEDGER_SUFFIX: &[u8] = b"masking";
 
-/// A ledger record's value: empty for a tombstone, else the GCM reservation (8 bytes,
-/// big-endian).
+/// A ledger record's value: empty for a tombstone; else the GCM reservation (8 bytes,
+/// big-endian) and whether blobs of the key may exist (1 byte: 0 or 1).
 pub(crate) fn ledger_value(entry: LedgerEntry) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(match entry {
         LedgerEntry::Tombstone => Vec::new(),
-        LedgerEntry::Live { gcm_reserved } => gcm_reserved.to_be_bytes().to_vec(),
+        LedgerEntry::Live {
+            gcm_reserved,
+            blobs,
+        } => {
+            let mut value = gcm_reserved.to_be_bytes().to_vec();
+            value.push(u8::from(blobs));
+            value
+        }
     })
 }
 
 pub(crate) fn parse_ledger_value(value: &[u8]) -> Option<LedgerEntry> {
     match value {
         [] => Some(LedgerEntry::Tombstone),
-        bytes => Some(LedgerEntry::Live {
-            gcm_reserved: u64::from_be_bytes(bytes.try_into().ok()?),
-        }),
+        bytes => {
+            let (count, blobs) = bytes.split_first_chunk::<8>()?;
+            let blobs = match blobs {
+                [0] => false,
+                [1] => true,
+                _ => return None,
+            };
+            Some(LedgerEntry::Live {
+                gcm_reserved: u64::from_be_bytes(*count),
+                blobs,
+            })
+        }
     }
 }
 
@@ -337,14 +353,20 @@ mod tests {
         assert!(KeyFlags::from_byte(4).is_none());
         for entry in [
             LedgerEntry::Tombstone,
-            LedgerEntry::Live { gcm_reserved: 0 },
+            LedgerEntry::Live {
+                gcm_reserved: 0,
+                blobs: false,
+            },
             LedgerEntry::Live {
                 gcm_reserved: u64::MAX,
+                blobs: true,
             },
         ] {
             assert_eq!(parse_ledger_value(&ledger_value(entry)), Some(entry));
         }
         assert_eq!(parse_ledger_value(&[1, 2, 3]), None);
+        assert_eq!(parse_ledger_value(&[0; 8]), None);
+        assert_eq!(parse_ledger_value(&[0, 0, 0, 0, 0, 0, 0, 0, 2]), None);
     }
 
     #[test]

@@ -98,8 +98,9 @@ impl std::error::Error for StoreError {}
 /// A record as read back: where it lives and its bytes.
 pub type Record = (RecordKey, Zeroizing<Vec<u8>>);
 
-/// A persistent store. Implementations serialise their own writes; the device holds no lock
-/// while it calls them.
+/// A persistent store. Implementations serialise their own writes. The device calls them
+/// holding only locks that no use of a key waits for (see `partition.rs`), so a slow commit
+/// delays changes to one partition's records, never its cryptography.
 pub trait Store: Send + Sync {
     /// Every record, read once at power-on.
     fn load(&self) -> Result<Vec<Record>, StoreError>;

@@ -24,7 +24,7 @@ use ihsm_proto::{Attribute, AttributeType, Bytes, MechanismId, Status, Template}
 use crate::cmd::object::{make_durable, new_object, put_ledger, store_new};
 use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
-use crate::object::{engine_curve, GcmClaim, Key, KeyMaterial};
+use crate::object::{engine_curve, restrain, GcmClaim, Key, KeyMaterial};
 use crate::partition::{Change, LedgerEntry, Partition};
 use crate::record::{self, KeyFlags};
 use crate::store::Write;
@@ -50,10 +50,14 @@ pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
         let _objects = change.objects();
         let (object, key) = ctx.key_object(request.key)?;
         make_durable(ctx, &change, &key)?;
-        let known = partition.read().ledger.contains_key(&key.id);
-        if !known {
-            put_ledger(&change, store, partition, &key.id, key.gcm.high_water())?;
-        }
+        put_ledger(
+            &change,
+            store,
+            partition,
+            &key.id,
+            key.gcm.high_water(),
+            true,
+        )?;
         claim_masking(&change, partition, ctx)?;
         (object, key)
     };
@@ -130,18 +134,19 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
     let change = partition.change()?;
     // The key's last holder must not be destroyed between the checks and the insertion.
     let _objects = change.objects();
-    let ledger = partition.read().ledger.get(id).copied();
-    let reserved = match ledger {
+    let reserved = match partition.read().ledger.get(id) {
         Some(LedgerEntry::Tombstone) => return Err(invalid()),
-        Some(LedgerEntry::Live { gcm_reserved }) => gcm_reserved,
+        Some(LedgerEntry::Live { gcm_reserved, .. }) => *gcm_reserved,
         None => 0,
     };
-    let holders = partition.holders(id, None);
-    let key = match holders.first().and_then(|object| object.key.clone()) {
-        // The key is still loaded: share it, and its usage counters. An old blob never
-        // loosens it: the restored object is no less sensitive, and no more extractable, than
-        // the loosest object that holds the key now.
+    // What the key was fixed to binds its usages, whatever the blob's attributes say.
+    restrain(&mut attributes, flags);
+    let key = match partition.live_key(id) {
+        // The key is in memory (held by an object, or by an operation in progress): share
+        // it, and its GCM count. An old blob never loosens it: the restored object is no less
+        // sensitive, and no more extractable, than the loosest object that holds it now.
         Some(key) => {
+            let holders = partition.holders(id, None);
             if holders.iter().all(|o| o.flag(AttributeType::Sensitive)) {
                 attributes.insert(AttributeType::Sensitive, Attribute::Sensitive(true));
             }
@@ -181,9 +186,7 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
             )?);
             // A key restored from a blob has blobs: the ledger knows it from now on.
             make_durable(ctx, &change, &key)?;
-            if ledger.is_none() {
-                put_ledger(&change, store, partition, id, key.gcm.high_water())?;
-            }
+            put_ledger(&change, store, partition, id, key.gcm.high_water(), true)?;
             key
         }
     };
@@ -202,7 +205,10 @@ fn claim_masking(change: &Change<'_>, partition: &Partition, ctx: &Ctx<'_>) -> R
         GcmClaim::Reserve(n) => {
             let block = ctx.shared.config.gcm_reservation;
             partition.masking_gcm.reserve(n, block, |next| {
-                let value = record::ledger_value(LedgerEntry::Live { gcm_reserved: next });
+                let value = record::ledger_value(LedgerEntry::Live {
+                    gcm_reserved: next,
+                    blobs: false,
+                });
                 change.commit(
                     &*ctx.shared.platform.store,
                     vec![Write::Put(record::masking_ledger(&partition.name), value)],

@@ -107,25 +107,40 @@ pub(crate) fn destroy(ctx: &Ctx<'_>, request: DestroyObjectRequest) -> Outcome {
             object.handle,
         )));
     }
-    // The last holder of a key the ledger knows (one that was masked, or restored from a
-    // blob) leaves a tombstone: its blobs are refused from now on. A key the ledger does not
-    // know has no blob.
-    let tombstone = object
+    // The last holder of a key that may have blobs leaves a tombstone: its blobs are refused
+    // from now on. A ledger entry of a key without blobs (a GCM count) goes with the key.
+    let last = object
         .key
         .as_ref()
-        .filter(|key| partition.read().ledger.contains_key(&key.id))
-        .filter(|key| partition.holders(&key.id, Some(object.handle)).is_empty())
-        .map(|key| key.id);
-    if let Some(id) = &tombstone {
-        writes.push(Write::Put(
-            record::ledger(&partition.name, id),
-            record::ledger_value(LedgerEntry::Tombstone),
-        ));
+        .filter(|key| partition.holders(&key.id, Some(object.handle)).is_empty());
+    let mut ledger = None;
+    if let Some(key) = last {
+        let known = partition.read().ledger.get(&key.id).copied();
+        match known {
+            Some(LedgerEntry::Live { blobs: true, .. }) => {
+                writes.push(Write::Put(
+                    record::ledger(&partition.name, &key.id),
+                    record::ledger_value(LedgerEntry::Tombstone),
+                ));
+                ledger = Some((key.id, Some(LedgerEntry::Tombstone)));
+            }
+            Some(LedgerEntry::Live { blobs: false, .. }) => {
+                writes.push(Write::Delete(record::ledger(&partition.name, &key.id)));
+                ledger = Some((key.id, None));
+            }
+            Some(LedgerEntry::Tombstone) | None => {}
+        }
     }
     change.commit(&*ctx.shared.platform.store, writes)?;
     drop(partition.remove(object.handle));
-    if let Some(id) = tombstone {
-        partition.write().ledger.insert(id, LedgerEntry::Tombstone);
+    match ledger {
+        Some((id, Some(entry))) => {
+            partition.write().ledger.insert(id, entry);
+        }
+        Some((id, None)) => {
+            partition.write().ledger.remove(&id);
+        }
+        None => {}
     }
     Ok(Served::plain(DestroyObjectResponse {}))
 }
@@ -324,23 +339,44 @@ pub(crate) fn reserve_gcm(
     let store = &*ctx.shared.platform.store;
     key.gcm
         .reserve(n, ctx.shared.config.gcm_reservation, |next| {
-            put_ledger(change, store, partition, &key.id, next)
+            put_ledger(change, store, partition, &key.id, next, false)
         })
 }
 
-/// Records a live key's GCM reservation in the ledger; refuses (`ObjectNotFound`) for a
-/// key whose tombstone is written. The caller holds the object lock.
+/// Records in the ledger that a live key's GCM count is at most `gcm_reserved` and, with
+/// `blobs`, that blobs of it may exist. Values only ever rise, and nothing is written when
+/// the ledger knows as much already. Refuses (`ObjectNotFound`) for a key whose tombstone is
+/// written. The caller holds the object lock.
 pub(crate) fn put_ledger(
     change: &Change<'_>,
     store: &dyn Store,
     partition: &Partition,
     id: &KeyId,
     gcm_reserved: u64,
+    blobs: bool,
 ) -> Result<(), Fault> {
-    if partition.read().ledger.get(id) == Some(&LedgerEntry::Tombstone) {
-        return Err(Status::ObjectNotFound.into());
-    }
-    let entry = LedgerEntry::Live { gcm_reserved };
+    let entry = match partition.read().ledger.get(id) {
+        Some(LedgerEntry::Tombstone) => return Err(Status::ObjectNotFound.into()),
+        Some(
+            known @ LedgerEntry::Live {
+                gcm_reserved: reserved,
+                blobs: masked,
+            },
+        ) => {
+            let entry = LedgerEntry::Live {
+                gcm_reserved: gcm_reserved.max(*reserved),
+                blobs: blobs || *masked,
+            };
+            if entry == *known {
+                return Ok(());
+            }
+            entry
+        }
+        None => LedgerEntry::Live {
+            gcm_reserved,
+            blobs,
+        },
+    };
     change.commit(
         store,
         vec![Write::Put(

@@ -195,40 +195,46 @@ pub(crate) fn set_policy(ctx: &Ctx<'_>, request: SetPartitionPolicyRequest) -> O
     Ok(Served::plain(SetPartitionPolicyResponse {}))
 }
 
-/// Destroys every object of the partition and tombstones every key the ledger or an object
-/// knows, so that no masked blob of the partition restores from now on; active operations
-/// end.
+/// Destroys every object of the partition and tombstones every key that may have blobs, so
+/// that no masked blob of the partition restores from now on (the ledger's other entries, GCM
+/// counts of keys without blobs, go with their keys); active operations end.
 pub(crate) fn zeroize(ctx: &Ctx<'_>) -> Outcome {
     let partition = ctx.partition()?;
     let gate = partition.exclusive()?;
-    let key_ids: BTreeSet<_> = {
-        let state = partition.read();
-        state
-            .objects
-            .values()
-            .filter_map(|object| object.key.as_ref().map(|key| key.id))
-            .chain(state.ledger.keys().copied())
-            .collect()
-    };
+    let ledger: Vec<_> = partition
+        .read()
+        .ledger
+        .iter()
+        .map(|(id, entry)| (*id, *entry))
+        .collect();
     let mut writes = vec![Write::DeletePrefix(
         Table::Object,
         record::realm_prefix(Some(&partition.name)),
     )];
-    for id in &key_ids {
-        writes.push(Write::Put(
-            record::ledger(&partition.name, id),
-            record::ledger_value(LedgerEntry::Tombstone),
-        ));
+    let mut tombstones = Vec::new();
+    for (id, entry) in ledger {
+        let key = record::ledger(&partition.name, &id);
+        match entry {
+            LedgerEntry::Live { blobs: true, .. } => {
+                writes.push(Write::Put(
+                    key,
+                    record::ledger_value(LedgerEntry::Tombstone),
+                ));
+                tombstones.push(id);
+            }
+            LedgerEntry::Live { blobs: false, .. } => writes.push(Write::Delete(key)),
+            LedgerEntry::Tombstone => tombstones.push(id),
+        }
     }
     ctx.shared.platform.store.commit(writes)?;
     for session in partition.realm.sessions() {
         session.abandon_key_operations();
     }
     partition.clear_objects();
-    partition
-        .write()
-        .ledger
-        .extend(key_ids.into_iter().map(|id| (id, LedgerEntry::Tombstone)));
+    partition.write().ledger = tombstones
+        .into_iter()
+        .map(|id| (id, LedgerEntry::Tombstone))
+        .collect();
     drop(gate);
     Ok(Served::plain(ZeroizePartitionResponse {}))
 }

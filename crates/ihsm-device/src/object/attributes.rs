@@ -238,7 +238,6 @@ pub(crate) fn build(
     origin: Origin,
     key: Option<KeyFlags>,
 ) -> Result<BTreeMap<T, Attribute>, Fault> {
-    let kdf_input_only = key.is_some_and(|k| k.kdf_input_only);
     for attribute in template {
         let ty = attribute.attribute_type();
         if !applies(class, key_type, ty) {
@@ -265,43 +264,17 @@ pub(crate) fn build(
         }
         attributes.insert(ty, fixed);
     }
-    if kdf_input_only {
-        // The raw output of ECDH may only feed a KDF (SP 800-56C): no other usage, and it
-        // never leaves the module.
-        for ty in [
-            T::Encrypt,
-            T::Decrypt,
-            T::Sign,
-            T::Verify,
-            T::Wrap,
-            T::Unwrap,
-            T::Extractable,
-        ] {
-            let off = flag(ty, false);
-            if template
-                .iter()
-                .any(|a| a.attribute_type() == ty && *a != off)
-            {
-                return Err(Status::TemplateInconsistent.into());
-            }
-            attributes.insert(ty, off);
-        }
-        attributes.insert(T::Derive, Attribute::Derive(true));
-        attributes.insert(T::Sensitive, Attribute::Sensitive(true));
-    }
     if let Some(flags) = key {
-        // The usages of the other purpose are off, and a template may not turn them on.
-        for ty in off_for(flags.purpose) {
+        // A template may not turn on what the key's flags keep off.
+        for ty in kept_off(flags) {
             if template
                 .iter()
                 .any(|a| a.attribute_type() == *ty && *a != flag(*ty, false))
             {
                 return Err(Status::TemplateInconsistent.into());
             }
-            if attributes.contains_key(ty) {
-                attributes.insert(*ty, flag(*ty, false));
-            }
         }
+        restrain(&mut attributes, flags);
     }
     let is_key = !matches!(class, ObjectClass::Data | ObjectClass::Certificate);
     if is_key {
@@ -398,6 +371,39 @@ pub(crate) fn apply_changes(
     Ok(attributes)
 }
 
+/// Brings a key object's attributes in line with what its key was fixed to: the usages of
+/// the other purpose off; for the raw output of ECDH (SP 800-56C: KDF input only) every
+/// usage but `Derive` off, sensitive, and never extractable. Applied to new objects and to
+/// objects restored from blobs alike.
+pub(crate) fn restrain(attributes: &mut BTreeMap<T, Attribute>, flags: KeyFlags) {
+    for ty in kept_off(flags) {
+        if attributes.contains_key(ty) {
+            attributes.insert(*ty, flag(*ty, false));
+        }
+    }
+    if flags.kdf_input_only {
+        attributes.insert(T::Derive, Attribute::Derive(true));
+        attributes.insert(T::Sensitive, Attribute::Sensitive(true));
+    }
+}
+
+/// What a key with `flags` keeps off.
+fn kept_off(flags: KeyFlags) -> &'static [T] {
+    if flags.kdf_input_only {
+        &[
+            T::Encrypt,
+            T::Decrypt,
+            T::Sign,
+            T::Verify,
+            T::Wrap,
+            T::Unwrap,
+            T::Extractable,
+        ]
+    } else {
+        off_for(flags.purpose)
+    }
+}
+
 /// The usages a key of `purpose` keeps off.
 fn off_for(purpose: Purpose) -> &'static [T] {
     match purpose {
@@ -475,6 +481,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn restored_attributes_keep_what_the_key_was_fixed_to() {
+        let mut attributes: BTreeMap<T, Attribute> = [
+            Attribute::Wrap(true),
+            Attribute::Decrypt(true),
+            Attribute::Extractable(true),
+        ]
+        .into_iter()
+        .map(|a| (a.attribute_type(), a))
+        .collect();
+        let data = KeyFlags {
+            kdf_input_only: false,
+            purpose: Purpose::Data,
+        };
+        restrain(&mut attributes, data);
+        assert_eq!(attributes[&T::Wrap], Attribute::Wrap(false));
+        assert_eq!(attributes[&T::Decrypt], Attribute::Decrypt(true));
+        let transport = KeyFlags {
+            purpose: Purpose::Transport,
+            ..data
+        };
+        restrain(&mut attributes, transport);
+        assert_eq!(attributes[&T::Decrypt], Attribute::Decrypt(false));
+        let ecdh = KeyFlags {
+            kdf_input_only: true,
+            ..data
+        };
+        restrain(&mut attributes, ecdh);
+        assert_eq!(attributes[&T::Extractable], Attribute::Extractable(false));
+        assert_eq!(attributes[&T::Derive], Attribute::Derive(true));
+        assert_eq!(attributes[&T::Sensitive], Attribute::Sensitive(true));
     }
 
     #[test]

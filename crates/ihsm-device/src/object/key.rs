@@ -101,8 +101,8 @@ pub(crate) struct GcmBudget {
     reserved: AtomicU64,
     durable: AtomicBool,
     /// Held while a reservation is committed: once per block of encryptions of a durable
-    /// key (`DeviceConfig::gcm_reservation`), and only claims of the same key at that point
-    /// wait for it.
+    /// key (`DeviceConfig::gcm_reservation`). Claims of the same key at that point wait for
+    /// it; the commit itself runs under the partition's object lock.
     reserving: Mutex<()>,
 }
 

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use ihsm_proto::{Attribute, AttributeType, Handle, KeyType, LoginId, ObjectClass, SessionId};
 
-pub(crate) use attributes::{apply_changes, build, engine_curve, intrinsic, purpose_of, Origin};
+pub(crate) use attributes::{
+    apply_changes, build, engine_curve, intrinsic, purpose_of, restrain, Origin,
+};
 pub(crate) use key::{GcmBudget, GcmClaim, Key, KeyId, KeyMaterial, Purpose};
 pub(crate) use search::Search;
 

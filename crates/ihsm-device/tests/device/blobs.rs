@@ -174,7 +174,7 @@ fn a_masked_session_key_keeps_its_gcm_count_when_restored() {
             .store
             .table(ihsm_device::Table::KeyLedger)
             .iter()
-            .map(|(_, value)| u64::from_be_bytes(value[..].try_into().unwrap()))
+            .map(|(_, value)| u64::from_be_bytes(value[..8].try_into().unwrap()))
             .collect();
         values.sort_unstable();
         values
@@ -198,4 +198,42 @@ fn a_masked_session_key_keeps_its_gcm_count_when_restored() {
     let (restored, _) = unmask(&mut user, session, &blob).unwrap();
     encrypt(&mut user, session, gcm(None), restored, b"4").unwrap();
     assert_eq!(ledger(&fixture), [2, 6]);
+}
+
+#[test]
+fn a_blob_of_a_key_still_in_an_operation_restores_that_key_not_a_copy() {
+    let mut config = ihsm_device::DeviceConfig::for_tests();
+    config.gcm_reservation = 2;
+    let fixture = Fixture::initialized_with(config);
+    let (mut user, first) = fixture.user("shared");
+    let login = match user.call(Some(first), GetSessionInfoRequest {}).unwrap().0 {
+        ResponseBody::GetSessionInfo(info) => info.login,
+        _ => unreachable!(),
+    };
+    let second = user.open_session(login).unwrap();
+    let key = generate_aes(&mut user, first, vec![]).unwrap();
+    let blob = mask(&mut user, first, key);
+    // The second session starts an encryption under the key; then the key's object dies
+    // with the first session, while the operation still holds the key.
+    let init = EncryptInitRequest {
+        mechanism: gcm(None),
+        key,
+    };
+    user.call(Some(second), init).unwrap();
+    user.call(Some(first), CloseSessionRequest {}).unwrap();
+    let (restored, _) = unmask(&mut user, second, &blob).unwrap();
+    // One key, one count: two encryptions under the restored object, then the operation's,
+    // are encryptions 0, 1 and 2, and the third reserves the second block.
+    for message in [b"a", b"b"] {
+        encrypt(&mut user, second, gcm(None), restored, message).unwrap();
+    }
+    user.call(Some(second), EncryptFinalRequest {}).unwrap();
+    let key_ledger: Vec<u64> = fixture
+        .store
+        .table(ihsm_device::Table::KeyLedger)
+        .iter()
+        .filter(|(key, _)| !key.ends_with(b"masking"))
+        .map(|(_, value)| u64::from_be_bytes(value[..8].try_into().unwrap()))
+        .collect();
+    assert_eq!(key_ledger, [4]);
 }

@@ -376,7 +376,7 @@ fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
             .store
             .table(ihsm_device::Table::KeyLedger)
             .iter()
-            .map(|(_, value)| u64::from_be_bytes(value[..].try_into().unwrap()))
+            .map(|(_, value)| u64::from_be_bytes(value[..8].try_into().unwrap()))
             .collect()
     };
     assert_eq!(
@@ -395,6 +395,10 @@ fn persistent_keys_reserve_gcm_encryptions_durably_before_making_them() {
     let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
     encrypt(&mut user, session, gcm(None), token, b"three").unwrap();
     assert_eq!(reserved(&restarted), [1 << 21], "2^21 reserved");
+    // The key never had a blob: destroying it leaves nothing in the ledger.
+    user.call(Some(session), DestroyObjectRequest { handle: token })
+        .unwrap();
+    assert_eq!(reserved(&restarted), Vec::<u64>::new());
 }
 
 #[test]
@@ -414,7 +418,9 @@ fn the_gcm_cap_refuses_the_last_encryption_without_writing() {
     // Move the key to two encryptions short of the cap, as if it had made them.
     let ledger = fixture.store.table(Table::KeyLedger);
     let (record, _) = &ledger[0];
-    let near = (GCM_MAX_INVOCATIONS - 2).to_be_bytes().to_vec();
+    // The ledger's value: the count (8 bytes) and whether blobs exist (none).
+    let mut near = (GCM_MAX_INVOCATIONS - 2).to_be_bytes().to_vec();
+    near.push(0);
     fixture
         .store
         .commit(vec![Write::Put(
@@ -430,7 +436,7 @@ fn the_gcm_cap_refuses_the_last_encryption_without_writing() {
         encrypt(&mut user, session, gcm(None), token, message).unwrap();
     }
     let reserved = restarted.store.table(Table::KeyLedger)[0].1.to_vec();
-    assert_eq!(reserved, GCM_MAX_INVOCATIONS.to_be_bytes());
+    assert_eq!(reserved[..8], GCM_MAX_INVOCATIONS.to_be_bytes());
     // One more is refused, and refused without a write (a held write would block it).
     let _pause = store.arm();
     let refused = spawn(move || encrypt(&mut user, session, gcm(None), token, b"x"));

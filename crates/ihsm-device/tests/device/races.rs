@@ -236,5 +236,5 @@ fn no_gcm_encryption_is_made_before_the_store_accounts_for_it() {
     assert!(join(&second));
     let ledger = fixture.store.table(ihsm_device::Table::KeyLedger);
     assert_eq!(ledger.len(), 1);
-    assert_eq!(ledger[0].1[..], (1u64 << 20).to_be_bytes());
+    assert_eq!(ledger[0].1[..8], (1u64 << 20).to_be_bytes());
 }
