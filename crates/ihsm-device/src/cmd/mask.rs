@@ -147,11 +147,13 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
         // sensitive, and no more extractable, than the loosest object that holds it now.
         Some(key) => {
             let holders = partition.holders(id, None);
-            if holders.iter().all(|o| o.flag(AttributeType::Sensitive)) {
-                attributes.insert(AttributeType::Sensitive, Attribute::Sensitive(true));
-            }
-            if !holders.iter().any(|o| o.flag(AttributeType::Extractable)) {
-                attributes.insert(AttributeType::Extractable, Attribute::Extractable(false));
+            if !holders.is_empty() {
+                if holders.iter().all(|o| o.flag(AttributeType::Sensitive)) {
+                    attributes.insert(AttributeType::Sensitive, Attribute::Sensitive(true));
+                }
+                if !holders.iter().any(|o| o.flag(AttributeType::Extractable)) {
+                    attributes.insert(AttributeType::Extractable, Attribute::Extractable(false));
+                }
             }
             key
         }
