@@ -272,6 +272,15 @@ impl Partition {
             .collect()
     }
 
+    /// Sets (or, with `None`, removes) the ledger entry of key `id`, after its commit.
+    pub(crate) fn set_ledger(&self, id: KeyId, entry: Option<LedgerEntry>) {
+        let mut state = self.write();
+        match entry {
+            Some(entry) => state.ledger.insert(id, entry),
+            None => state.ledger.remove(&id),
+        };
+    }
+
     /// The key `id` if it is in memory, whether or not an object holds it.
     pub(crate) fn live_key(&self, id: &KeyId) -> Option<Arc<Key>> {
         let mut state = self.write();
@@ -394,6 +403,17 @@ pub(crate) enum LedgerEntry {
     Live { gcm_reserved: u64, blobs: bool },
     /// The key was destroyed: its blobs are refused.
     Tombstone,
+}
+
+impl LedgerEntry {
+    /// What is left of the entry once its key is destroyed: a tombstone if blobs of the key
+    /// may exist, nothing otherwise (its GCM count goes with the key).
+    pub(crate) fn after_destruction(self) -> Option<Self> {
+        match self {
+            Self::Live { blobs: false, .. } => None,
+            Self::Live { blobs: true, .. } | Self::Tombstone => Some(Self::Tombstone),
+        }
+    }
 }
 
 /// A quota reservation for an object being made.

@@ -89,6 +89,19 @@ pub(crate) fn ledger_value(entry: LedgerEntry) -> Zeroizing<Vec<u8>> {
     })
 }
 
+/// The write that makes key `key_id`'s ledger record `entry` (`None`: no record).
+pub(crate) fn ledger_write(
+    name: &PartitionName,
+    key_id: &[u8; 16],
+    entry: Option<LedgerEntry>,
+) -> crate::store::Write {
+    let key = ledger(name, key_id);
+    match entry {
+        Some(entry) => crate::store::Write::Put(key, ledger_value(entry)),
+        None => crate::store::Write::Delete(key),
+    }
+}
+
 pub(crate) fn parse_ledger_value(value: &[u8]) -> Option<LedgerEntry> {
     match value {
         [] => Some(LedgerEntry::Tombstone),

@@ -116,31 +116,18 @@ pub(crate) fn destroy(ctx: &Ctx<'_>, request: DestroyObjectRequest) -> Outcome {
     let mut ledger = None;
     if let Some(key) = last {
         let known = partition.read().ledger.get(&key.id).copied();
-        match known {
-            Some(LedgerEntry::Live { blobs: true, .. }) => {
-                writes.push(Write::Put(
-                    record::ledger(&partition.name, &key.id),
-                    record::ledger_value(LedgerEntry::Tombstone),
-                ));
-                ledger = Some((key.id, Some(LedgerEntry::Tombstone)));
+        if let Some(entry) = known {
+            let left = entry.after_destruction();
+            if left != Some(entry) {
+                writes.push(record::ledger_write(&partition.name, &key.id, left));
+                ledger = Some((key.id, left));
             }
-            Some(LedgerEntry::Live { blobs: false, .. }) => {
-                writes.push(Write::Delete(record::ledger(&partition.name, &key.id)));
-                ledger = Some((key.id, None));
-            }
-            Some(LedgerEntry::Tombstone) | None => {}
         }
     }
     change.commit(&*ctx.shared.platform.store, writes)?;
     drop(partition.remove(object.handle));
-    match ledger {
-        Some((id, Some(entry))) => {
-            partition.write().ledger.insert(id, entry);
-        }
-        Some((id, None)) => {
-            partition.write().ledger.remove(&id);
-        }
-        None => {}
+    if let Some((id, left)) = ledger {
+        partition.set_ledger(id, left);
     }
     Ok(Served::plain(DestroyObjectResponse {}))
 }

@@ -213,17 +213,12 @@ pub(crate) fn zeroize(ctx: &Ctx<'_>) -> Outcome {
     )];
     let mut tombstones = Vec::new();
     for (id, entry) in ledger {
-        let key = record::ledger(&partition.name, &id);
-        match entry {
-            LedgerEntry::Live { blobs: true, .. } => {
-                writes.push(Write::Put(
-                    key,
-                    record::ledger_value(LedgerEntry::Tombstone),
-                ));
-                tombstones.push(id);
-            }
-            LedgerEntry::Live { blobs: false, .. } => writes.push(Write::Delete(key)),
-            LedgerEntry::Tombstone => tombstones.push(id),
+        let left = entry.after_destruction();
+        if left != Some(entry) {
+            writes.push(record::ledger_write(&partition.name, &id, left));
+        }
+        if left.is_some() {
+            tombstones.push(id);
         }
     }
     ctx.shared.platform.store.commit(writes)?;
