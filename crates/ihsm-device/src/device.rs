@@ -21,6 +21,7 @@ use crate::platform::Platform;
 use crate::realm::{Realm, RealmLimits};
 use crate::roles::{access, Caller};
 use crate::session::Session;
+use crate::store::StoreError;
 
 /// The device core. Cheap to clone; every clone is the same device. `Send + Sync`: the
 /// daemon calls [`Device::handle_frame`] from many threads at once.
@@ -222,6 +223,11 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The hard error latched, if any.
+    pub(crate) fn latched(&self) -> Option<HardError> {
+        *self.hard_error()
+    }
+
     pub(crate) fn state(&self) -> DeviceState {
         if self.hard_error().is_some() {
             return DeviceState::Error;
@@ -330,7 +336,13 @@ impl Shared {
     }
 
     fn load(&self) -> Result<(), Fault> {
-        let records = self.platform.store.load()?;
+        let records = self.platform.store.load().map_err(|error| {
+            Fault::Hard(match error {
+                StoreError::RollbackDetected => HardError::Rollback,
+                StoreError::Corrupt => HardError::Integrity,
+                _ => HardError::StoreUnavailable,
+            })
+        })?;
         crate::load::restore(self, records)
     }
 

@@ -19,6 +19,26 @@ pub enum HardError {
     Engine,
     /// Persisted state failed an integrity check.
     Integrity,
+    /// The store is older than its monotonic counter: an older copy was put back.
+    Rollback,
+    /// The store could not be opened.
+    StoreUnavailable,
+}
+
+impl HardError {
+    /// The cause as the wire names it.
+    #[must_use]
+    pub fn cause(self) -> ihsm_proto::ErrorCause {
+        use ihsm_proto::ErrorCause;
+        match self {
+            Self::SelfTest => ErrorCause::SelfTest,
+            Self::PairwiseTest => ErrorCause::PairwiseTest,
+            Self::Engine => ErrorCause::Engine,
+            Self::Integrity => ErrorCause::Integrity,
+            Self::Rollback => ErrorCause::Rollback,
+            Self::StoreUnavailable => ErrorCause::StoreUnavailable,
+        }
+    }
 }
 
 /// Why a request failed.

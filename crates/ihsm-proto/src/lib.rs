@@ -53,7 +53,7 @@ pub use message::{Request, Response};
 pub use msgs::{Opcode, RequestBody, ResponseBody};
 pub use status::{ErrorStatus, Status, UnknownStatus};
 pub use types::{
-    Blob, CertificateType, Cursor, Curve, Data, DataLen, DeviceMode, DeviceState, Digest, EcPoint,
+    Blob, CertificateType, Cursor, Curve, Data, DataLen, DeviceMode, DeviceState, ErrorCause, Digest, EcPoint,
     FindCount, HashAlg, ImportKeyKind, KeyType, Nonce, ObjectClass, OperationKind, PartitionName,
     PublicKey, Quotas, Role, SealedSecret, Signature, Ticket, MAX_BLOB_LEN, MAX_CURSOR_LEN,
     MAX_DIGEST_LEN, MAX_EC_POINT_LEN, MAX_FIND_COUNT, MAX_NAME_LEN, MAX_PARTITIONS,

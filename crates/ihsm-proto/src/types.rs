@@ -234,6 +234,24 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// Why the device is in its error state.
+    pub enum ErrorCause: u8 {
+        /// A power-on or on-demand self-test failed.
+        SelfTest = 1,
+        /// A generated key pair failed its pairwise-consistency test.
+        PairwiseTest = 2,
+        /// The crypto engine latched its error state for another reason.
+        Engine = 3,
+        /// Persisted state failed an integrity check.
+        Integrity = 4,
+        /// The store is older than its monotonic counter: an older copy was put back.
+        Rollback = 5,
+        /// The store could not be opened or written.
+        StoreUnavailable = 6,
+    }
+}
+
+wire_enum! {
     /// The device lifecycle state.
     pub enum DeviceState: u8 {
         /// Starting; self-tests have not begun.

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use crate::credential::{open_sealed, PinVerifier};
 use crate::device::{Ctx, Shared};
-use crate::fault::{Fault, Outcome, Served};
+use crate::fault::{Fault, HardError, Outcome, Served};
 use crate::record;
 use crate::store::Write;
 
@@ -37,6 +37,7 @@ pub(crate) fn status(shared: &Shared) -> Outcome {
         self_tests: List::new(self_tests).map_err(|_| Status::Internal)?,
         test_hooks: cfg!(feature = "test-hooks"),
         initialized: shared.initialized.load(Ordering::Acquire),
+        error: shared.latched().map(HardError::cause),
     };
     Ok(Served::plain(body))
 }

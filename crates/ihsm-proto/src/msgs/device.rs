@@ -1,7 +1,7 @@
 //! Device messages: status, admin initialization, the credential key.
 
 use crate::{
-    DeviceMode, DeviceState, EcPoint, List, Nonce, SealedSecret, Signature, Text, MAX_SELF_TESTS,
+    DeviceMode, DeviceState, ErrorCause, EcPoint, List, Nonce, SealedSecret, Signature, Text, MAX_SELF_TESTS,
     MAX_SHORT_TEXT_LEN,
 };
 
@@ -27,6 +27,8 @@ wire_map! {
         5 => test_hooks: bool,
         /// Whether the admin credential is set.
         6 => initialized: bool,
+        /// Why the device is in its error state (only then).
+        7 => error: Option<ErrorCause>,
     }
 }
 

@@ -137,6 +137,7 @@ fn every_small_enum_is_documented() {
     rows(Role::ALL, |v| v.value().into());
     rows(DeviceMode::ALL, |v| v.value().into());
     rows(DeviceState::ALL, |v| v.value().into());
+    rows(ErrorCause::ALL, |v| v.value().into());
     rows(HashAlg::ALL, |v| v.value().into());
     rows(Curve::ALL, |v| v.value().into());
     rows(ObjectClass::ALL, |v| v.value().into());

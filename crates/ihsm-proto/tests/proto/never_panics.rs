@@ -196,6 +196,7 @@ fn dense_inputs_decode_within_the_bound() {
         mode: DeviceMode::Production,
         fips_mode: true,
         state: DeviceState::Operational,
+        error: Some(ErrorCause::StoreUnavailable),
         self_tests: samples::list(vec![
             SelfTestResult {
                 name: samples::text(""),

@@ -414,7 +414,8 @@ pub fn response(op: Opcode) -> ResponseBody {
             version: text("0.1.0"),
             mode: DeviceMode::Development,
             fips_mode: false,
-            state: DeviceState::Operational,
+            state: DeviceState::Error,
+            error: Some(ErrorCause::Rollback),
             self_tests: list(vec![
                 SelfTestResult {
                     name: text("AES-GCM-256 KAT"),
