@@ -53,6 +53,13 @@ impl Connection {
         &self.socket
     }
 
+    /// Whether the connection holds a login (the daemon times out only connections that
+    /// hold none).
+    #[must_use]
+    pub fn is_authenticated(&self) -> bool {
+        !self.state().logins.is_empty()
+    }
+
     pub(crate) fn state(&self) -> MutexGuard<'_, ConnectionState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use ihsm_crypto::{EcPrivateKey, Engine, EngineState, Error as CryptoError, HashAlg};
 use ihsm_proto::{
-    DeviceState, Handle, Limits, LoginId, Opcode, PartitionName, Request, Response, Role, Status,
+    DeviceState, Handle, Limits, LoginId, Opcode, PartitionName, Request, RequestError, RequestId,
+    Response, Role, Status,
 };
 use zeroize::Zeroizing;
 
@@ -84,6 +85,13 @@ impl Device {
         Self::start(Engine::power_on(), platform, config)
     }
 
+    /// Powers a device on with an engine the caller already powered on (the daemon shares
+    /// one engine between the store and the device, so the self-tests run once).
+    #[must_use]
+    pub fn power_on_with_engine(engine: Engine, platform: Platform, config: DeviceConfig) -> Self {
+        Self::start(engine, platform, config)
+    }
+
     /// Powers on with test hooks (forced self-test or pairwise-test failures).
     #[cfg(feature = "test-hooks")]
     #[must_use]
@@ -132,10 +140,40 @@ impl Device {
     /// Serves one frame body (the bytes after the length prefix) from `conn`.
     #[must_use]
     pub fn handle_frame(&self, conn: &Connection, body: &[u8]) -> Reply {
-        let (response, close) = match Request::decode(body) {
+        self.reply(conn, Request::decode(body))
+    }
+
+    /// Serves a request the daemon decoded itself (to route it by opcode before serving),
+    /// or answers the decoding error. `handle_frame` is `decode` then this.
+    #[must_use]
+    pub fn reply(&self, conn: &Connection, decoded: Result<Request, RequestError>) -> Reply {
+        let (response, close) = match decoded {
             Ok(request) => (self.handle(conn, request), false),
             Err(error) => (error.response(), error.closes_connection()),
         };
+        Self::frame(&response, close)
+    }
+
+    /// A reply refusing a request the device did not serve (the daemon is busy or shutting
+    /// down): `status` under the request's id.
+    #[must_use]
+    pub fn refusal(request_id: RequestId, status: Status) -> Reply {
+        Self::frame(&Response::error(Some(request_id), status), false)
+    }
+
+    /// The names of the partitions, for the daemon to keep one socket per partition.
+    #[must_use]
+    pub fn partition_names(&self) -> Vec<PartitionName> {
+        self.shared
+            .partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn frame(response: &Response, close: bool) -> Reply {
         let limits = Limits::default();
         let frame = response.encode_frame(&limits).or_else(|_| {
             // Only a body over the frame limit fails to encode; the request then fails.

@@ -24,6 +24,7 @@ mod bounded;
 mod codec;
 mod error;
 pub mod frame;
+pub mod layout;
 mod header;
 mod ids;
 mod keyspec;

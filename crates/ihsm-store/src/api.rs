@@ -112,6 +112,8 @@ pub enum StoreError {
     /// The database is older than the monotonic counter kept beside it: a copy of an
     /// earlier state was put back.
     RollbackDetected,
+    /// The database is open in another process (another daemon on the same state).
+    InUse,
 }
 
 impl fmt::Display for StoreError {
@@ -120,6 +122,7 @@ impl fmt::Display for StoreError {
             Self::Unavailable => "the store is unavailable",
             Self::Corrupt => "a store record failed its integrity check",
             Self::RollbackDetected => "the store is older than its monotonic counter",
+            Self::InUse => "the store is open in another process",
         })
     }
 }

@@ -585,7 +585,7 @@ fn open_blocking(engine: &Engine, chain: &ChainSecret, path: &Path) -> Result<Se
         .create(path)
         .map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => OpenError::new(
-                StoreError::Unavailable,
+                StoreError::InUse,
                 format!("{} is open in another process", path.display()),
             ),
             other => OpenError::new(

@@ -350,7 +350,7 @@ fn a_second_process_cannot_open_an_open_store() {
     let d = dir();
     let _store = open(&d.path).unwrap();
     let error = open(&d.path).unwrap_err();
-    assert_eq!(error.kind, StoreError::Unavailable);
+    assert_eq!(error.kind, StoreError::InUse);
     assert!(error.detail.contains("another process"), "{error}");
 }
 

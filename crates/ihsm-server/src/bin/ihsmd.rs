@@ -1,0 +1,39 @@
+//! `ihsmd --state-dir DIR`: runs the module in the foreground.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ihsm_server::{log, run, ServerConfig};
+
+/// The ihsm module: serves the admin socket DIR/admin.sock and one socket per partition
+/// under DIR/partitions/, from the sealed store in DIR. On an empty DIR it makes a new
+/// development device.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// The state directory [default: $IHSM_STATE_DIR, else $XDG_STATE_HOME/ihsm, else
+    /// ~/.local/state/ihsm, else /var/lib/ihsm].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Seconds an unauthenticated connection may stay idle.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    idle_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let dir = args
+        .state_dir
+        .unwrap_or_else(ihsm_proto::layout::default_state_dir);
+    let mut config = ServerConfig::new(dir);
+    config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    match run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            log(&reason);
+            ExitCode::FAILURE
+        }
+    }
+}

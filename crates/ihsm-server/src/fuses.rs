@@ -1,0 +1,96 @@
+//! A development device's fuses, kept in a file of the state directory.
+//!
+//! A real module's fuses are burned into silicon; a development device keeps its device
+//! secret (UDS) and security version in `DIR/fuses` (mode 0600), made on first start. The
+//! device reaches them only through [`ihsm_device::Fuses`], so the later split into a security
+//! processor that owns them changes no caller. The status of a device on these fuses says it
+//! is a development device.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use ihsm_crypto::Engine;
+use ihsm_device::DevelopmentFuses;
+use zeroize::Zeroizing;
+
+const MAGIC: &[u8; 8] = b"IHSMFUSE";
+const VERSION: u16 = 1;
+const LEN: usize = 8 + 2 + 4 + 32;
+
+/// The security version of this firmware build.
+pub const SECURITY_VERSION: u32 = 1;
+
+/// The fuses read from (or made in) a state directory.
+pub struct FuseFile {
+    /// The device secret, as the device sees it.
+    pub fuses: DevelopmentFuses,
+    /// The device secret again, for the storage key chain (the security processor's step).
+    pub device_secret: Zeroizing<[u8; 32]>,
+    /// Whether this start made them.
+    pub created: bool,
+}
+
+/// Reads `path`, or makes new fuses there (a new development device) if it does not exist.
+pub fn load_or_create(path: &Path, engine: &Engine) -> Result<FuseFile, String> {
+    match OpenOptions::new().read(true).open(path) {
+        Ok(mut file) => {
+            let mut bytes = Zeroizing::new(Vec::with_capacity(LEN));
+            Read::by_ref(&mut file)
+                .take(LEN as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let secret = parse(&bytes).ok_or_else(|| {
+                format!(
+                    "{} is not a development fuse file (damaged or from another version)",
+                    path.display()
+                )
+            })?;
+            Ok(FuseFile {
+                fuses: DevelopmentFuses::new(*secret),
+                device_secret: secret,
+                created: false,
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = Zeroizing::new([0u8; 32]);
+            let _drawn = engine
+                .random(&mut *secret)
+                .map_err(|e| format!("cannot draw a device secret: {e}"))?;
+            let mut bytes = Zeroizing::new(Vec::with_capacity(LEN));
+            bytes.extend_from_slice(MAGIC);
+            bytes.extend_from_slice(&VERSION.to_be_bytes());
+            bytes.extend_from_slice(&SECURITY_VERSION.to_be_bytes());
+            bytes.extend_from_slice(&*secret);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            file.write_all(&bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(FuseFile {
+                fuses: DevelopmentFuses::new(*secret),
+                device_secret: secret,
+                created: true,
+            })
+        }
+        Err(e) => Err(format!("cannot open {}: {e}", path.display())),
+    }
+}
+
+fn parse(bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    if bytes.len() != LEN {
+        return None;
+    }
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let (version, rest) = rest.split_at_checked(2)?;
+    if u16::from_be_bytes(version.try_into().ok()?) != VERSION {
+        return None;
+    }
+    let (_svn, secret) = rest.split_at_checked(4)?;
+    Some(Zeroizing::new(secret.try_into().ok()?))
+}

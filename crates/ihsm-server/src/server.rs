@@ -1,0 +1,386 @@
+//! The daemon: start-up (hardening, fuses, engine, store, device), the sockets (one admin,
+//! one per partition, kept in step with the device's partitions), the accept loop, and the
+//! orderly shutdown on SIGTERM or SIGINT.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ihsm_crypto::Engine;
+use ihsm_device::{Device, DeviceConfig, Platform, Socket, SystemClock};
+use ihsm_proto::layout;
+use ihsm_store::{
+    ChainSecret, OpenOptions, Record, SealedStore, Store, StoreError, Write as StoreWrite,
+};
+use rustix::event::{poll, PollFd, PollFlags};
+
+use crate::conn::{self, Peer};
+use crate::fuses::{self, SECURITY_VERSION};
+use crate::harden;
+use crate::pool::Pool;
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// An unauthenticated connection with nothing in flight closes after this long idle.
+    pub idle_timeout: Duration,
+    /// A frame must arrive whole within this long of its first byte.
+    pub frame_timeout: Duration,
+    /// Requests one connection may have in the slow pool at once.
+    pub max_in_flight: usize,
+    /// Connections open at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Threads of the slow pool.
+    pub pool_threads: usize,
+    /// Jobs the slow pool queues before it answers `Busy`.
+    pub pool_depth: usize,
+    /// How long shutdown waits for connections to finish their in-flight requests.
+    pub drain_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// The defaults for a state directory.
+    #[must_use]
+    pub fn new(state_dir: PathBuf) -> Self {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        Self {
+            state_dir,
+            idle_timeout: Duration::from_secs(30),
+            frame_timeout: Duration::from_secs(30),
+            max_in_flight: 16,
+            max_connections: 1024,
+            pool_threads: threads,
+            pool_depth: 256,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every connection thread shares.
+pub(crate) struct Shared {
+    pub(crate) device: Device,
+    pub(crate) pool: Pool,
+    pub(crate) config: ServerConfig,
+    shutting_down: AtomicBool,
+    listeners: Mutex<BTreeMap<String, Arc<Listener>>>,
+    /// Write ends of the live connections, to shut their reads down at exit.
+    streams: Mutex<BTreeMap<u64, UnixStream>>,
+    active: AtomicUsize,
+    next_connection: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn log(&self, line: &str) {
+        log(line);
+    }
+
+    /// Makes the partition sockets match the device's partitions: a socket for each new one,
+    /// none for a deleted one. Called after partitions change, before the reply is sent, so a
+    /// client that created a partition can connect to it at once.
+    pub(crate) fn reconcile_sockets(&self) {
+        if self.is_shutting_down() {
+            return;
+        }
+        let names = self.device.partition_names();
+        let mut listeners = self.listeners.lock().unwrap_or_else(PoisonError::into_inner);
+        listeners.retain(|key, _| key == "admin" || names.iter().any(|n| n.as_str() == key));
+        for name in names {
+            if listeners.contains_key(name.as_str()) {
+                continue;
+            }
+            let path = layout::partition_socket(&self.config.state_dir, &name);
+            match Listener::bind(&path, Socket::Partition(name.clone())) {
+                Ok(listener) => {
+                    listeners.insert(name.as_str().to_string(), Arc::new(listener));
+                }
+                Err(e) => log(&format!("partition {}: no socket: {e}", name.as_str())),
+            }
+        }
+    }
+}
+
+/// A listening socket; its file is removed when it is dropped.
+struct Listener {
+    socket: Socket,
+    path: PathBuf,
+    listener: UnixListener,
+}
+
+impl Listener {
+    fn bind(path: &Path, socket: Socket) -> Result<Self, String> {
+        if path.exists() {
+            if UnixStream::connect(path).is_ok() {
+                return Err(format!("{} is served by another process", path.display()));
+            }
+            std::fs::remove_file(path)
+                .map_err(|e| format!("cannot remove the stale {}: {e}", path.display()))?;
+        }
+        let listener = UnixListener::bind(path)
+            .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self {
+            socket,
+            path: path.to_path_buf(),
+            listener,
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A store that did not open: the device powers on into its error state with the cause, and
+/// the daemon still answers `GetStatus` so the operator can see why.
+struct FailedStore(StoreError);
+
+impl Store for FailedStore {
+    fn load(&self) -> Result<Vec<Record>, StoreError> {
+        Err(self.0)
+    }
+    fn commit(&self, _: Vec<StoreWrite>) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable)
+    }
+    fn increment(&self, _: &ihsm_store::RecordKey) -> Result<u32, StoreError> {
+        Err(StoreError::Unavailable)
+    }
+}
+
+/// One line to the daemon's log (standard error). Never a secret.
+pub fn log(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "ihsmd: {line}");
+}
+
+fn make_dir(path: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("cannot restrict {}: {e}", path.display()))
+}
+
+/// Runs the daemon in the foreground until SIGTERM or SIGINT. Returns an error (for a
+/// non-zero exit) only if it could not start serving.
+pub fn run(config: ServerConfig) -> Result<(), String> {
+    let hardening = harden::apply();
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
+    }
+    let dir = config.state_dir.clone();
+    make_dir(&dir)?;
+    make_dir(&layout::partitions_dir(&dir))?;
+    let admin_path = layout::admin_socket(&dir);
+    if UnixStream::connect(&admin_path).is_ok() {
+        return Err(format!(
+            "another ihsmd already serves {} ({})",
+            dir.display(),
+            admin_path.display()
+        ));
+    }
+
+    let engine = Engine::power_on();
+    let fuse_file = fuses::load_or_create(&dir.join("fuses"), &engine)?;
+    if fuse_file.created {
+        log(&format!(
+            "new development device: fuses made in {}",
+            dir.join("fuses").display()
+        ));
+    }
+    let store: Arc<dyn Store> = match ChainSecret::from_device_secret(
+        &engine,
+        &fuse_file.device_secret,
+        SECURITY_VERSION,
+    )
+    .map_err(|e| ihsm_store::OpenError {
+        kind: e,
+        detail: "the storage chain could not be derived".into(),
+    })
+    .and_then(|chain| {
+        SealedStore::open(&engine, &chain, &OpenOptions::new(dir.join("store.redb")))
+    }) {
+        Ok(store) => Arc::new(store),
+        Err(e) if e.kind == StoreError::InUse => return Err(format!("the store {e}")),
+        Err(e) => {
+            log(&format!("the store was refused: {e}; serving status only"));
+            Arc::new(FailedStore(e.kind))
+        }
+    };
+    let device = Device::power_on_with_engine(
+        engine,
+        Platform {
+            clock: Arc::new(SystemClock::new()),
+            fuses: Arc::new(fuse_file.fuses),
+            store,
+        },
+        DeviceConfig::default(),
+    );
+    let pool = Pool::new(config.pool_threads, config.pool_depth)
+        .map_err(|e| format!("cannot start the pool: {e}"))?;
+    let shared = Arc::new(Shared {
+        device,
+        pool,
+        config,
+        shutting_down: AtomicBool::new(false),
+        listeners: Mutex::new(BTreeMap::new()),
+        streams: Mutex::new(BTreeMap::new()),
+        active: AtomicUsize::new(0),
+        next_connection: AtomicU64::new(1),
+    });
+    let admin = Listener::bind(&admin_path, Socket::Admin)?;
+    shared
+        .listeners
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert("admin".into(), Arc::new(admin));
+    shared.reconcile_sockets();
+
+    let state = shared.device.state();
+    log(&format!(
+        "hardening: core dumps {}, dumpable {}",
+        if hardening.no_core_dumps { "off" } else { "ON (setrlimit failed)" },
+        if hardening.not_dumpable { "off" } else { "ON (prctl failed)" },
+    ));
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "ihsmd {}: ready, admin socket {} (state {:?})",
+            env!("CARGO_PKG_VERSION"),
+            admin_path.display(),
+            state
+        );
+        let _ = out.flush();
+    }
+
+    accept_loop(&shared, &stop);
+    shutdown(&shared);
+    Ok(())
+}
+
+fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
+    let tick = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 200_000_000,
+    };
+    while !stop.load(Ordering::Acquire) {
+        let listeners: Vec<Arc<Listener>> = shared
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let mut fds: Vec<PollFd<'_>> = listeners
+            .iter()
+            .map(|l| PollFd::new(&l.listener, PollFlags::IN))
+            .collect();
+        if poll(&mut fds, Some(&tick)).is_err() {
+            continue;
+        }
+        let ready: Vec<bool> = fds.iter().map(|fd| !fd.revents().is_empty()).collect();
+        drop(fds);
+        for (listener, ready) in listeners.iter().zip(ready) {
+            if ready {
+                accept_all(shared, listener);
+            }
+        }
+    }
+}
+
+fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
+    while let Ok((stream, _)) = listener.listener.accept() {
+        if stream.set_nonblocking(false).is_err() {
+            continue;
+        }
+        if shared.active.load(Ordering::Acquire) >= shared.config.max_connections {
+            log("connection refused: too many connections");
+            continue;
+        }
+        let peer = rustix::net::sockopt::socket_peercred(stream.as_fd())
+            .map(|cred| Peer {
+                uid: cred.uid.as_raw(),
+                pid: cred.pid.as_raw_nonzero().get(),
+            })
+            .unwrap_or(Peer { uid: u32::MAX, pid: 0 });
+        let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+        if let Ok(clone) = stream.try_clone() {
+            shared
+                .streams
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id, clone);
+        }
+        shared.active.fetch_add(1, Ordering::AcqRel);
+        let (thread_shared, socket) = (shared.clone(), listener.socket.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("conn-{id}"))
+            .spawn(move || {
+                conn::serve(&thread_shared, stream, socket, id, peer);
+                thread_shared
+                    .streams
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
+                thread_shared.active.fetch_sub(1, Ordering::AcqRel);
+            });
+        if spawned.is_err() {
+            shared
+                .streams
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+            shared.active.fetch_sub(1, Ordering::AcqRel);
+            log("connection refused: no thread for it");
+        }
+    }
+}
+
+/// Stops accepting (the socket files go), stops every connection's reading, lets in-flight
+/// requests finish and answer, then stops the pool. Every change was durable when it was
+/// answered, so nothing is left to flush but the database handle, closed as it drops.
+fn shutdown(shared: &Arc<Shared>) {
+    log("shutting down: no new connections or requests");
+    shared.shutting_down.store(true, Ordering::Release);
+    shared
+        .listeners
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+    for stream in shared
+        .streams
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+    {
+        let _ = stream.shutdown(std::net::Shutdown::Read);
+    }
+    let deadline = Instant::now() + shared.config.drain_timeout;
+    while shared.active.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = shared.active.load(Ordering::Acquire);
+    if left > 0 {
+        log(&format!("{left} connections still busy at the drain deadline"));
+    }
+    shared.pool.shutdown();
+    log("stopped");
+}
