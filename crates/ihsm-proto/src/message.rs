@@ -82,6 +82,16 @@ impl Request {
         })
     }
 
+    /// The request id a response body answers, from its header alone: a client with several
+    /// requests in flight reads it to find which request (and so which opcode) the body
+    /// belongs to, then decodes it with [`Response::decode`]. `None`: the response carries no
+    /// request id (a framing or header error, after which the server closes).
+    pub fn peek_request_id(body: &[u8]) -> Result<Option<RequestId>, DecodeError> {
+        let mut r = Reader::new(body);
+        let _items = top_level(&mut r)?;
+        Ok(ResponseHeader::decode(&mut r)?.request_id)
+    }
+
     /// Decodes one complete frame held in memory (prefix and body).
     pub fn decode_frame(frame: &[u8], limits: &Limits) -> Result<Self, RequestError> {
         let body = frame_body(frame, limits).map_err(|error| RequestError {
@@ -192,6 +202,16 @@ impl Response {
             approved: header.approved,
             result,
         })
+    }
+
+    /// The request id a response body answers, from its header alone: a client with several
+    /// requests in flight reads it to find which request (and so which opcode) the body
+    /// belongs to, then decodes it with [`Response::decode`]. `None`: the response carries no
+    /// request id (a framing or header error, after which the server closes).
+    pub fn peek_request_id(body: &[u8]) -> Result<Option<RequestId>, DecodeError> {
+        let mut r = Reader::new(body);
+        let _items = top_level(&mut r)?;
+        Ok(ResponseHeader::decode(&mut r)?.request_id)
     }
 
     /// Decodes one complete frame held in memory (prefix and body).

@@ -15,6 +15,7 @@
 )]
 
 pub mod client;
+pub mod daemon;
 pub mod softhsm;
 
 use std::collections::BTreeMap;
