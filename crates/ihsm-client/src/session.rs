@@ -171,6 +171,12 @@ impl Session {
 
     // --- Admin -----------------------------------------------------------------------
 
+    /// Runs every self-test again (admin); a failure latches the module's error state.
+    pub fn run_self_tests(&self) -> Result<Vec<SelfTestResult>> {
+        answer!(self.call(RunSelfTestsRequest {})?, RunSelfTests)
+            .map(|a| a.value.self_tests.into_vec())
+    }
+
     /// Creates a partition with its officer PIN (admin). Without `backup_secret` the module
     /// generates one and returns it (sealed in transit, opened here): the owner must keep it
     /// to restore masked blobs on a replacement module.

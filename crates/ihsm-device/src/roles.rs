@@ -55,6 +55,7 @@ pub fn access(opcode: Opcode) -> Access {
         | O::DigestFinal
         | O::GenerateRandom
         | O::CancelOperation => (true, true, Caller::Session(ALL)),
+        O::RunSelfTests => (true, false, Caller::Session(ADMIN)),
         O::CreatePartition | O::ListPartitions | O::DeletePartition => {
             (true, false, Caller::Session(ADMIN))
         }

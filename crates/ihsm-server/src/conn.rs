@@ -37,6 +37,7 @@ pub fn is_slow(opcode: Opcode) -> bool {
     matches!(
         opcode,
         Opcode::InitializeAdmin
+            | Opcode::RunSelfTests
             | Opcode::Login
             | Opcode::SetPin
             | Opcode::ChangePin

@@ -3,7 +3,7 @@
 use ihsm_crypto::HashAlg;
 use ihsm_proto::msgs::{
     GetCredentialKeyResponse, GetStatusResponse, InitializeAdminRequest, InitializeAdminResponse,
-    SelfTestResult,
+    RunSelfTestsResponse, SelfTestResult,
 };
 use ihsm_proto::{Bytes, List, Nonce, Role, Status, Text};
 use std::sync::atomic::Ordering;
@@ -17,8 +17,8 @@ use crate::store::Write;
 /// The label the attestation key signs before a credential key and a nonce.
 pub(crate) const CREDENTIAL_KEY_LABEL: &[u8] = b"ihsm credential key v1";
 
-pub(crate) fn status(shared: &Shared) -> Outcome {
-    let self_tests = shared
+fn self_test_results(shared: &Shared) -> Vec<SelfTestResult> {
+    shared
         .engine
         .self_test_results()
         .into_iter()
@@ -28,7 +28,22 @@ pub(crate) fn status(shared: &Shared) -> Outcome {
                 passed: result.passed,
             })
         })
-        .collect::<Vec<_>>();
+        .collect()
+}
+
+/// Runs every self-test again; a failure latches the error state.
+pub(crate) fn run_self_tests(shared: &Shared) -> Outcome {
+    if shared.engine.run_self_tests().is_err() {
+        return Err(Fault::Hard(HardError::SelfTest));
+    }
+    let body = RunSelfTestsResponse {
+        self_tests: List::new(self_test_results(shared)).map_err(|_| Status::Internal)?,
+    };
+    Ok(Served::plain(body))
+}
+
+pub(crate) fn status(shared: &Shared) -> Outcome {
+    let self_tests = self_test_results(shared);
     let body = GetStatusResponse {
         version: Text::new(env!("CARGO_PKG_VERSION")).map_err(|_| Status::Internal)?,
         mode: shared.platform.fuses.mode(),

@@ -24,6 +24,7 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, body: RequestBody) -> Outcome {
     use RequestBody as B;
     match body {
         B::GetStatus(_) => device::status(ctx.shared),
+        B::RunSelfTests(_) => device::run_self_tests(ctx.shared),
         B::InitializeAdmin(r) => device::initialize_admin(ctx, r),
         B::GetCredentialKey(_) => device::credential_key(ctx),
         B::Login(r) => auth::login(ctx, r),

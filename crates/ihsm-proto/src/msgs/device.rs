@@ -33,6 +33,20 @@ wire_map! {
 }
 
 wire_map! {
+    /// Runs every self-test again. While they run, other requests get `SelfTestsRunning`; a
+    /// failure latches the error state (the answer is then `ErrorState`).
+    pub struct RunSelfTestsRequest {}
+}
+
+wire_map! {
+    /// Every self-test passed; their results.
+    pub struct RunSelfTestsResponse {
+        /// The result of each self-test.
+        0 => self_tests: List<SelfTestResult, MAX_SELF_TESTS>,
+    }
+}
+
+wire_map! {
     /// The outcome of one self-test.
     pub struct SelfTestResult {
         /// The test's name, e.g. `"AES-GCM-256 KAT"`.

@@ -149,6 +149,8 @@ messages! {
     InitializeAdmin = 0x0102, session: false, InitializeAdminRequest, InitializeAdminResponse;
     /// The credential key to seal secrets to, and this connection's nonce.
     GetCredentialKey = 0x0103, session: false, GetCredentialKeyRequest, GetCredentialKeyResponse;
+    /// Runs every self-test again, on demand (admin).
+    RunSelfTests = 0x0104, session: true, RunSelfTestsRequest, RunSelfTestsResponse;
 
     /// Authenticates a role on this connection.
     Login = 0x0201, session: false, LoginRequest, LoginResponse;
