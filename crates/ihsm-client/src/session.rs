@@ -504,6 +504,57 @@ impl Session {
         })
     }
 
+    /// Enters a key from outside over the approved path: the partition's P-384 import key
+    /// (its signature checked under the pinned attestation key), an ephemeral ECDH, HKDF and
+    /// AES-KWP, all done here so the key crosses the socket only wrapped. `material` is a
+    /// secret key's raw value or a private key's PKCS#8; `template` says what it is.
+    pub fn import_wrapped(&self, material: &[u8], template: Template) -> Result<Indicated<Handle>> {
+        let (public_key, signature) = self.import_key_of(ImportKeyKind::EcdhP384)?;
+        let attestation = self
+            .client
+            .attestation_key()
+            .ok_or(Error::Protocol("no attestation key pinned before the import"))?;
+        let engine = engine();
+        let verifier = engine
+            .ec_public_key(ihsm_crypto::Curve::P384, &attestation)
+            .map_err(|_| Error::BadCredentialKeySignature)?;
+        let message = [
+            &b"ihsm import key v1"[..],
+            &[u8::from(ImportKeyKind::EcdhP384)],
+            &public_key,
+        ]
+        .concat();
+        let _verified = engine
+            .ecdsa_verify(&verifier, ihsm_crypto::HashAlg::Sha384, &message, &signature)
+            .map_err(|_| Error::BadCredentialKeySignature)?;
+        let ephemeral = engine
+            .generate_ec_key(ihsm_crypto::Curve::P384)
+            .map_err(|_| Error::Crypto)?
+            .value;
+        let shared = engine
+            .ecdh(&ephemeral, &public_key)
+            .map_err(|_| Error::Crypto)?
+            .value;
+        let point = ephemeral.public_point().to_vec();
+        let info = [point.as_slice(), &public_key].concat();
+        let kek = engine
+            .hkdf(
+                ihsm_crypto::HashAlg::Sha384,
+                shared.expose(),
+                b"ihsm import v1",
+                &info,
+                32,
+            )
+            .map_err(|_| Error::Crypto)?
+            .value;
+        let kek = ihsm_crypto::AesKey::from_bytes(kek.expose()).map_err(|_| Error::Crypto)?;
+        let wrapped = engine
+            .aes_key_wrap(&kek, true, material)
+            .map_err(|_| Error::InvalidArgument("the key material cannot be wrapped"))?
+            .value;
+        self.import_key(ImportKeyKind::EcdhP384, Some(&point), &wrapped, template)
+    }
+
     /// Exports a key as a blob masked with the partition masking key.
     pub fn mask_key(&self, key: Handle) -> Result<Vec<u8>> {
         answer!(self.call(MaskKeyRequest { key })?, MaskKey).map(|a| a.value.blob.to_vec())

@@ -1,0 +1,514 @@
+//! `ihsm`: the operator's command line. Every command goes through the SDK over the module's
+//! sockets; PINs come from `--pin-file`, the environment or a prompt, never from argv.
+//! Errors print one line and exit non-zero; `--json` gives listings and status as JSON.
+
+#![forbid(unsafe_code)]
+
+mod bench;
+mod keys;
+mod pin;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use ihsm_client::proto::{layout, PartitionName, Quotas};
+use ihsm_client::{Client, Role, Session};
+use serde_json::json;
+
+use crate::pin::Pins;
+
+/// The operator's command line for the ihsm module.
+#[derive(Parser, Debug)]
+#[command(name = "ihsm", version, about)]
+pub struct Cli {
+    /// The module's state directory [default: $IHSM_STATE_DIR, else $XDG_STATE_HOME/ihsm,
+    /// else ~/.local/state/ihsm, else /var/lib/ihsm].
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// A socket to use instead of the state directory's (the admin socket for admin
+    /// commands, a partition's socket for partition commands).
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// The PIN of the role the command logs in as, from the first line of FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pin_file: Option<PathBuf>,
+    /// Print listings and status as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The module's version, mode, FIPS state, lifecycle state and self-tests.
+    Status,
+    /// Runs the module's self-tests again (admin; IHSM_ADMIN_PIN).
+    Selftest,
+    /// Device administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Partitions (admin; IHSM_ADMIN_PIN).
+    #[command(subcommand)]
+    Partition(PartitionCommand),
+    /// PINs of a partition's roles.
+    #[command(subcommand)]
+    Pin(PinCommand),
+    /// Keys of a partition (user; IHSM_PIN).
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
+    /// Signs a file with a key (user).
+    Sign(keys::SignArgs),
+    /// Verifies a signature (user).
+    Verify(keys::VerifyArgs),
+    /// Encrypts a file (user): AES keys with AES-256-GCM (output IV || ciphertext || tag),
+    /// RSA keys with RSA-OAEP-SHA-256.
+    Encrypt(keys::CipherArgs),
+    /// Decrypts what `encrypt` made (user).
+    Decrypt(keys::CipherArgs),
+    /// Random bytes from the module's DRBG (user), as hex or to a file.
+    Random(keys::RandomArgs),
+    /// Measures the module through the daemon beside the raw engine in this process.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Sets the first admin PIN of a new module (IHSM_ADMIN_PIN or a prompt).
+    Init,
+}
+
+#[derive(Subcommand, Debug)]
+enum PartitionCommand {
+    /// Creates a partition with its officer PIN (IHSM_SO_PIN or a prompt).
+    Create {
+        /// The partition's name: 1 to 64 of [a-z0-9_-].
+        name: String,
+        #[command(flatten)]
+        quotas: QuotaArgs,
+        /// Where to write the partition's generated backup secret (mode 0600); without it
+        /// the secret is printed once. Keep it: it restores masked keys on a replacement.
+        #[arg(long, value_name = "FILE")]
+        backup_out: Option<PathBuf>,
+    },
+    /// Lists the partitions.
+    List,
+    /// Deletes a partition and every key in it.
+    Delete {
+        /// The partition.
+        name: String,
+    },
+    /// Sets a partition's officer PIN (IHSM_SO_PIN or a prompt).
+    Init {
+        /// The partition.
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct QuotaArgs {
+    /// Most objects in the partition.
+    #[arg(long, default_value_t = 10_000)]
+    max_objects: u32,
+    /// Most sessions open at once.
+    #[arg(long, default_value_t = 256)]
+    max_sessions: u32,
+    /// Most logins at once.
+    #[arg(long, default_value_t = 64)]
+    max_logins: u32,
+}
+
+/// `--partition NAME`.
+#[derive(Args, Debug, Clone)]
+pub struct PartitionArg {
+    /// The partition [default: $IHSM_PARTITION].
+    #[arg(long, short = 'p', env = "IHSM_PARTITION", value_name = "NAME")]
+    pub partition: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PinCommand {
+    /// The officer sets the user's PIN (officer PIN: IHSM_SO_PIN or --pin-file; new user
+    /// PIN: IHSM_NEW_PIN or a prompt).
+    Set(PartitionArg),
+    /// Changes a role's own PIN (current: IHSM_PIN / IHSM_SO_PIN or --pin-file; new:
+    /// IHSM_NEW_PIN or a prompt).
+    Change {
+        #[command(flatten)]
+        partition: PartitionArg,
+        /// The role: user or officer.
+        #[arg(long, default_value = "user")]
+        role: String,
+    },
+    /// Unlocks a role locked by wrong PINs: the officer unlocks the user (IHSM_SO_PIN), the
+    /// admin unlocks the officer (IHSM_ADMIN_PIN).
+    Unlock {
+        #[command(flatten)]
+        partition: PartitionArg,
+        /// The role to unlock: user or officer.
+        #[arg(long, default_value = "user")]
+        role: String,
+    },
+}
+
+/// What every command shares: where the module is, the PIN sources, the output format.
+pub struct Ctx {
+    state_dir: PathBuf,
+    socket: Option<PathBuf>,
+    /// The PIN sources.
+    pub pins: Pins,
+    /// `--json`.
+    pub json: bool,
+}
+
+impl Ctx {
+    /// A connection to the admin socket.
+    pub fn admin_client(&self) -> Result<Client, String> {
+        let path = self
+            .socket
+            .clone()
+            .unwrap_or_else(|| layout::admin_socket(&self.state_dir));
+        Client::connect(&path).map_err(|e| connect_error(&path, &e))
+    }
+
+    /// A connection to a partition's socket.
+    pub fn partition_client(&self, partition: &PartitionArg) -> Result<Client, String> {
+        let path = match (&self.socket, &partition.partition) {
+            (Some(socket), _) => socket.clone(),
+            (None, Some(name)) => {
+                let name = PartitionName::new(name.as_str())
+                    .map_err(|_| format!("invalid partition name {name:?}"))?;
+                layout::partition_socket(&self.state_dir, &name)
+            }
+            (None, None) => {
+                return Err("which partition? give --partition NAME or set IHSM_PARTITION".into())
+            }
+        };
+        Client::connect(&path).map_err(|e| connect_error(&path, &e))
+    }
+
+    /// An admin session.
+    pub fn admin_session(&self) -> Result<Session, String> {
+        let pin = self.pins.login("IHSM_ADMIN_PIN", "admin PIN")?;
+        session(&self.admin_client()?, Role::Admin, &pin)
+    }
+
+    /// A session of `role` in a partition.
+    pub fn partition_session(&self, partition: &PartitionArg, role: Role) -> Result<Session, String> {
+        let (env, what) = match role {
+            Role::CryptoOfficer => ("IHSM_SO_PIN", "officer PIN"),
+            _ => ("IHSM_PIN", "user PIN"),
+        };
+        let pin = self.pins.login(env, what)?;
+        session(&self.partition_client(partition)?, role, &pin)
+    }
+
+    /// Prints `value` as JSON, or `text` otherwise.
+    pub fn print(&self, value: &serde_json::Value, text: impl FnOnce() -> String) {
+        let mut out = std::io::stdout().lock();
+        let _ = if self.json {
+            writeln!(out, "{value}")
+        } else {
+            writeln!(out, "{}", text())
+        };
+    }
+}
+
+fn session(client: &Client, role: Role, pin: &[u8]) -> Result<Session, String> {
+    client
+        .login(role, pin)
+        .and_then(|login| login.open_session())
+        .map_err(|e| describe(&e))
+}
+
+fn connect_error(path: &std::path::Path, error: &ihsm_client::Error) -> String {
+    format!(
+        "cannot reach the module at {} ({}): is ihsmd running with this state directory?",
+        path.display(),
+        describe(error)
+    )
+}
+
+/// One line for an SDK error, with a hint for the common statuses.
+pub fn describe(error: &ihsm_client::Error) -> String {
+    use ihsm_client::Status as S;
+    let hint = match error.status() {
+        Some(S::PinIncorrect) => "wrong PIN",
+        Some(S::PinLocked) => "the role is locked after too many wrong PINs; unlock it with `ihsm pin unlock`",
+        Some(S::DeviceNotInitialized) => "the module has no admin yet; run `ihsm admin init`",
+        Some(S::AlreadyInitialized) => "the module already has an admin",
+        Some(S::PartitionExists) => "a partition of that name exists",
+        Some(S::PartitionNotFound) => "no such partition",
+        Some(S::ObjectNotFound) => "no such key",
+        Some(S::RoleNotPermitted) => "this role may not do that",
+        Some(S::ErrorState) => "the module is in its error state; see `ihsm status`",
+        Some(S::PinInvalid) => "PINs must be 8 to 64 bytes",
+        Some(S::VerificationFailed) => "verification failed",
+        _ => "",
+    };
+    if hint.is_empty() {
+        error.to_string()
+    } else {
+        format!("{error} ({hint})")
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        state_dir: cli.state_dir.clone().unwrap_or_else(layout::default_state_dir),
+        socket: cli.socket.clone(),
+        pins: Pins {
+            file: cli.pin_file.clone(),
+        },
+        json: cli.json,
+    };
+    match run(&ctx, cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            let _ = writeln!(std::io::stderr(), "ihsm: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(ctx: &Ctx, command: Command) -> Result<(), String> {
+    match command {
+        Command::Status => status(ctx),
+        Command::Selftest => {
+            let results = ctx
+                .admin_session()?
+                .run_self_tests()
+                .map_err(|e| describe(&e))?;
+            let value = json!({
+                "passed": results.iter().all(|r| r.passed),
+                "self_tests": results.iter().map(|r| json!({"name": &*r.name, "passed": r.passed})).collect::<Vec<_>>(),
+            });
+            ctx.print(&value, || format!("all {} self-tests passed", results.len()));
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Init) => {
+            let pin = ctx.pins.other("IHSM_ADMIN_PIN", "new admin PIN")?;
+            ctx.admin_client()?
+                .initialize_admin(&pin)
+                .map_err(|e| describe(&e))?;
+            ctx.print(&json!({"initialized": true}), || "admin PIN set".into());
+            Ok(())
+        }
+        Command::Partition(command) => partition(ctx, command),
+        Command::Pin(command) => pin_command(ctx, command),
+        Command::Key(command) => keys::key(ctx, command),
+        Command::Sign(args) => keys::sign(ctx, &args),
+        Command::Verify(args) => keys::verify(ctx, &args),
+        Command::Encrypt(args) => keys::encrypt(ctx, &args),
+        Command::Decrypt(args) => keys::decrypt(ctx, &args),
+        Command::Random(args) => keys::random(ctx, &args),
+        Command::Bench(args) => bench::bench(ctx, &args),
+    }
+}
+
+fn status(ctx: &Ctx) -> Result<(), String> {
+    let status = ctx.admin_client()?.status().map_err(|e| describe(&e))?;
+    let failed: Vec<&str> = status
+        .self_tests
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| &*t.name)
+        .collect();
+    let value = json!({
+        "version": &*status.version,
+        "mode": format!("{:?}", status.mode),
+        "fips_mode": status.fips_mode,
+        "state": format!("{:?}", status.state),
+        "error": status.error.map(|e| format!("{e:?}")),
+        "initialized": status.initialized,
+        "test_hooks": status.test_hooks,
+        "self_tests_run": status.self_tests.len(),
+        "self_tests_failed": failed,
+    });
+    ctx.print(&value, || {
+        let mut text = format!(
+            "ihsm {}\nmode:        {:?}{}\nFIPS module: {}\nstate:       {:?}{}\nadmin:       {}\nself-tests:  {} run, {} failed\ntest hooks:  {}",
+            &*status.version,
+            status.mode,
+            if status.mode == ihsm_client::proto::DeviceMode::Development {
+                " (a development device: its fuses are a file)"
+            } else {
+                ""
+            },
+            if status.fips_mode { "yes (approved mode)" } else { "no" },
+            status.state,
+            status.error.map(|e| format!(" ({e:?})")).unwrap_or_default(),
+            if status.initialized { "set" } else { "not set (run `ihsm admin init`)" },
+            status.self_tests.len(),
+            failed.len(),
+            if status.test_hooks { "COMPILED IN (not for production)" } else { "none" },
+        );
+        for name in &failed {
+            text.push_str(&format!("\n  failed: {name}"));
+        }
+        text
+    });
+    Ok(())
+}
+
+fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
+    match command {
+        PartitionCommand::Create {
+            name,
+            quotas,
+            backup_out,
+        } => {
+            let admin = ctx.admin_session()?;
+            let officer = ctx.pins.other("IHSM_SO_PIN", "new officer PIN")?;
+            let quotas = Quotas {
+                max_objects: quotas.max_objects,
+                max_sessions: quotas.max_sessions,
+                max_logins: quotas.max_logins,
+                max_data_object_bytes: 1 << 20,
+            };
+            let backup = admin
+                .create_partition(&name, quotas, &officer, None)
+                .map_err(|e| describe(&e))?
+                .ok_or("the module returned no backup secret")?;
+            let socket = layout::partition_socket(
+                &ctx.state_dir,
+                &PartitionName::new(name.as_str()).map_err(|_| "invalid name")?,
+            );
+            match backup_out {
+                Some(path) => {
+                    write_private(&path, &backup)?;
+                    ctx.print(
+                        &json!({"created": name, "socket": socket, "backup_secret_file": path}),
+                        || format!("partition {name} created; socket {}; backup secret in {}", socket.display(), path.display()),
+                    );
+                }
+                None => {
+                    let hex = zeroize::Zeroizing::new(hex::encode(&*backup));
+                    ctx.print(
+                        &json!({"created": name, "socket": socket, "backup_secret": hex.as_str()}),
+                        || format!("partition {name} created; socket {}\nbackup secret (keep it offline; shown once): {}", socket.display(), hex.as_str()),
+                    );
+                }
+            }
+            Ok(())
+        }
+        PartitionCommand::List => {
+            let partitions = ctx
+                .admin_session()?
+                .list_partitions()
+                .map_err(|e| describe(&e))?;
+            let value = json!(partitions
+                .iter()
+                .map(|p| json!({
+                    "name": p.name.as_str(),
+                    "objects": p.object_count,
+                    "max_objects": p.quotas.max_objects,
+                    "max_sessions": p.quotas.max_sessions,
+                    "max_logins": p.quotas.max_logins,
+                }))
+                .collect::<Vec<_>>());
+            ctx.print(&value, || {
+                let mut text = format!("{:<24} {:>8} {:>12}", "NAME", "OBJECTS", "MAX OBJECTS");
+                for p in &partitions {
+                    text.push_str(&format!(
+                        "\n{:<24} {:>8} {:>12}",
+                        p.name.as_str(),
+                        p.object_count,
+                        p.quotas.max_objects
+                    ));
+                }
+                text
+            });
+            Ok(())
+        }
+        PartitionCommand::Delete { name } => {
+            ctx.admin_session()?
+                .delete_partition(&name)
+                .map_err(|e| describe(&e))?;
+            ctx.print(&json!({"deleted": name}), || format!("partition {name} deleted"));
+            Ok(())
+        }
+        PartitionCommand::Init { name } => {
+            let admin = ctx.admin_session()?;
+            let officer = ctx.pins.other("IHSM_SO_PIN", "new officer PIN")?;
+            admin
+                .set_pin(Role::CryptoOfficer, &officer, Some(&name))
+                .map_err(|e| describe(&e))?;
+            ctx.print(&json!({"officer_pin_set": name}), || {
+                format!("officer PIN of partition {name} set")
+            });
+            Ok(())
+        }
+    }
+}
+
+fn role_of(name: &str) -> Result<Role, String> {
+    match name {
+        "user" => Ok(Role::CryptoUser),
+        "officer" | "so" => Ok(Role::CryptoOfficer),
+        other => Err(format!("unknown role {other:?}: user or officer")),
+    }
+}
+
+fn pin_command(ctx: &Ctx, command: PinCommand) -> Result<(), String> {
+    match command {
+        PinCommand::Set(partition) => {
+            let officer = ctx.partition_session(&partition, Role::CryptoOfficer)?;
+            let new = ctx.pins.other("IHSM_NEW_PIN", "new user PIN")?;
+            officer
+                .set_pin(Role::CryptoUser, &new, None)
+                .map_err(|e| describe(&e))?;
+            ctx.print(&json!({"user_pin_set": true}), || "user PIN set".into());
+        }
+        PinCommand::Change { partition, role } => {
+            let role = role_of(&role)?;
+            let (env, what) = match role {
+                Role::CryptoOfficer => ("IHSM_SO_PIN", "current officer PIN"),
+                _ => ("IHSM_PIN", "current user PIN"),
+            };
+            let old = ctx.pins.login(env, what)?;
+            let session = session(&ctx.partition_client(&partition)?, role, &old)?;
+            let new = ctx.pins.other("IHSM_NEW_PIN", "new PIN")?;
+            session
+                .change_pin(role, &old, &new)
+                .map_err(|e| describe(&e))?;
+            ctx.print(&json!({"pin_changed": true}), || "PIN changed".into());
+        }
+        PinCommand::Unlock { partition, role } => match role_of(&role)? {
+            Role::CryptoOfficer => {
+                let name = partition
+                    .partition
+                    .clone()
+                    .ok_or("which partition? give --partition NAME")?;
+                ctx.admin_session()?
+                    .unlock_role(Role::CryptoOfficer, Some(&name))
+                    .map_err(|e| describe(&e))?;
+                ctx.print(&json!({"unlocked": "officer"}), || "officer unlocked".into());
+            }
+            _ => {
+                ctx.partition_session(&partition, Role::CryptoOfficer)?
+                    .unlock_role(Role::CryptoUser, None)
+                    .map_err(|e| describe(&e))?;
+                ctx.print(&json!({"unlocked": "user"}), || "user unlocked".into());
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file only its owner can read.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
