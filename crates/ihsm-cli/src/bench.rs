@@ -25,6 +25,9 @@ pub struct BenchArgs {
     /// Client threads to measure with (each has its own connection).
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
     threads: Vec<usize>,
+    /// Only the operations whose name contains this (e.g. "GCM", "ECDSA", "random").
+    #[arg(long)]
+    only: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,7 +237,12 @@ fn run(
     let raw = RawKeys::new(engine)?;
 
     let mut rows = Vec::new();
-    for op in Op::ALL {
+    let chosen = Op::ALL.into_iter().filter(|op| {
+        args.only
+            .as_ref()
+            .is_none_or(|only| op.name().to_lowercase().contains(&only.to_lowercase()))
+    });
+    for op in chosen {
         for &threads in &args.threads {
             let _progress = eprint_progress(&format!("{} x{threads}", op.name()));
             let input = Arc::new(vec![0x5au8; op.input_len()]);

@@ -152,13 +152,18 @@ impl Client {
             session,
             body,
         };
-        let frame = request
+        let mut frame = request
             .encode_frame(&inner.limits)
             .map_err(|_| Error::InvalidArgument("the request is over the frame limit"))?;
-        inner.transport.send(&frame)?;
-        drop(frame);
-        let body = self.wait_for(id)?;
-        Response::decode(&body, opcode).map_err(|_| Error::Protocol("undecodable response"))
+        drop(request);
+        let sent = inner.transport.send(&frame);
+        ihsm_proto::wipe(&mut frame);
+        sent?;
+        let mut body = self.wait_for(id)?;
+        let response =
+            Response::decode(&body, opcode).map_err(|_| Error::Protocol("undecodable response"));
+        ihsm_proto::wipe(&mut body);
+        response
     }
 
     /// Waits for the response to request `id`, reading for everyone while no one else does.

@@ -588,8 +588,11 @@ impl Session {
             })?,
             Encrypt
         )?;
+        let iv = answer.value.iv;
+        // Ciphertext is no secret: moved out of its wiping wrapper rather than copied.
+        let mut data = answer.value.data.into_inner();
         Ok(Indicated {
-            value: (answer.value.data.expose().to_vec(), answer.value.iv),
+            value: (core::mem::take(&mut *data), iv),
             approved: answer.approved,
         })
     }
