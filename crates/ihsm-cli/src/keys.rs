@@ -351,7 +351,18 @@ pub fn key(ctx: &Ctx, command: KeyCommand) -> Result<(), String> {
             attributes.extend(usages);
             let imported = session
                 .import_wrapped(&material, template(attributes)?)
-                .map_err(|e| describe(&e))?;
+                .map_err(|e| match e.status() {
+                    Some(ihsm_client::Status::AttributeValueInvalid) => format!(
+                        "{} is not a {kind} key the module accepts ({})",
+                        input.display(),
+                        if matches!(kind.as_str(), "ec" | "rsa") {
+                            "an unencrypted PKCS#8 DER private key is needed"
+                        } else {
+                            "the raw key bytes are needed: 16, 24 or 32 for AES"
+                        }
+                    ),
+                    _ => describe(&e),
+                })?;
             ctx.print(&json!({"imported": label, "approved": imported.approved}), || {
                 format!("key {label} imported (wrapped to the partition's import key)")
             });
