@@ -5,8 +5,11 @@
 set -euo pipefail
 
 # cmake, golang-go and perl build the FIPS 140-3 validated AWS-LC module; softhsm2 is what
-# the benchmarks compare ihsm with.
-packages=(cmake golang-go perl pkg-config softhsm2)
+# the benchmarks compare ihsm with; openssl is the end-to-end tests' independent verifier.
+packages=(cmake golang-go perl pkg-config softhsm2 openssl)
+# `--build-only` (scripts/run.sh): only what building needs.
+build_only=false
+[ "${1:-}" = "--build-only" ] && build_only=true && packages=(cmake golang-go perl pkg-config)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,7 +24,7 @@ if ((${#missing[@]})); then
 fi
 
 # cargo-fuzz drives the fuzz smoke run (it needs the nightly toolchain, if the machine has one).
-if rustup toolchain list 2>/dev/null | grep -q '^nightly' && ! command -v cargo-fuzz >/dev/null; then
+if ! $build_only && rustup toolchain list 2>/dev/null | grep -q '^nightly' && ! command -v cargo-fuzz >/dev/null; then
   echo "setup: installing cargo-fuzz"
   cargo install --locked --quiet cargo-fuzz
 fi

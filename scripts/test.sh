@@ -13,12 +13,17 @@ cargo fmt --all -- --check
 step "clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --features ihsm-device/test-hooks -- -D warnings
 
-step "tests (FIPS build, test hooks on)"
-cargo test --workspace --features ihsm-device/test-hooks
+step "tests (FIPS build, test hooks on; the daemon and CLI run as shipped below)"
+cargo test --workspace --exclude ihsm-server --exclude ihsm-cli --features ihsm-device/test-hooks
 
-step "device without test hooks (as shipped: no plaintext key entry, no forced failures)"
-cargo clippy -p ihsm-device --all-targets -- -D warnings
+step "as shipped, without test hooks: the device's scenarios, then ihsmd, the SDK and the CLI end to end"
+cargo clippy -p ihsm-device -p ihsm-server -p ihsm-cli --all-targets -- -D warnings
+cargo build -p ihsm-server -p ihsm-cli --bins
 cargo test -p ihsm-device --test device
+cargo test -p ihsm-server -p ihsm-cli -p ihsm-client
+
+step "release build: no test hooks in the binaries"
+scripts/check-release.sh
 
 step "non-FIPS build smoke test (must report itself non-approved)"
 cargo test -p ihsm-crypto --no-default-features --features non-fips --test crypto -- lifecycle policy

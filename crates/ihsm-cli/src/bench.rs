@@ -92,17 +92,19 @@ impl Cell {
         self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    fn percentile(&mut self, p: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return 0.0;
-        }
+    /// The latency at `per_mille`/1000 of the sorted samples, in microseconds.
+    fn percentile(&mut self, per_mille: usize) -> f64 {
         self.latencies.sort_unstable();
-        let index = ((self.latencies.len() - 1) as f64 * p).round() as usize;
+        let index = self.latencies.len().saturating_sub(1) * per_mille / 1000;
         self.latencies.get(index).copied().unwrap_or(0) as f64 / 1000.0
     }
 }
 
-fn measure(threads: usize, seconds: f64, work: impl Fn(usize) -> Box<dyn FnMut() -> bool + Send> + Sync) -> Cell {
+fn measure(
+    threads: usize,
+    seconds: f64,
+    work: impl Fn(usize) -> Box<dyn FnMut() -> bool + Send> + Sync,
+) -> Cell {
     let deadline = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let results: Vec<(u64, Vec<u64>)> = std::thread::scope(|scope| {
@@ -247,16 +249,28 @@ fn run(
             let _progress = eprint_progress(&format!("{} x{threads}", op.name()));
             let input = Arc::new(vec![0x5au8; op.input_len()]);
             let mut daemon = measure(threads, args.seconds, |t| {
-                let session = sessions[t % sessions.len()].clone();
+                let session = sessions.get(t % sessions.len().max(1)).cloned();
                 let input = input.clone();
                 let keys = (keys.ec, keys.rsa, keys.aes, keys.hmac);
-                Box::new(move || daemon_op(&session, op, keys, &input))
+                Box::new(move || {
+                    session
+                        .as_ref()
+                        .is_some_and(|session| daemon_op(session, op, keys, &input))
+                })
             });
             let mut raw_cell = measure(threads, args.seconds, |_| {
                 let (engine, raw, input) = (engine.clone(), raw.clone(), input.clone());
                 Box::new(move || raw_op(&engine, &raw, op, &input))
             });
-            rows.push((op, threads, daemon.per_second(), daemon.percentile(0.5), daemon.percentile(0.99), raw_cell.per_second(), raw_cell.percentile(0.5)));
+            rows.push((
+                op,
+                threads,
+                daemon.per_second(),
+                daemon.percentile(500),
+                daemon.percentile(990),
+                raw_cell.per_second(),
+                raw_cell.percentile(500),
+            ));
         }
     }
     let value = json!(rows
@@ -356,7 +370,12 @@ fn make_keys(session: &Session) -> ihsm_client::Result<Keys> {
     Ok(Keys { ec, rsa, aes, hmac })
 }
 
-fn daemon_op(session: &Session, op: Op, keys: (Handle, Handle, Handle, Handle), input: &[u8]) -> bool {
+fn daemon_op(
+    session: &Session,
+    op: Op,
+    keys: (Handle, Handle, Handle, Handle),
+    input: &[u8],
+) -> bool {
     let (ec, rsa, aes, hmac) = keys;
     let gcm = || {
         Mechanism::AesGcm(AesGcmParams {
@@ -389,7 +408,12 @@ impl RawKeys {
         let mut secret = [0u8; 32];
         let _drawn = engine.random(&mut secret).map_err(fail)?;
         Ok(Self {
-            ec: Arc::new(engine.generate_ec_key(ihsm_crypto::Curve::P256).map_err(fail)?.value),
+            ec: Arc::new(
+                engine
+                    .generate_ec_key(ihsm_crypto::Curve::P256)
+                    .map_err(fail)?
+                    .value,
+            ),
             rsa: Arc::new(
                 engine
                     .generate_rsa_key(ihsm_crypto::RsaBits::Rsa2048)

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use ihsm_client::proto::{
     AesGcmParams, AesKeySize, Attribute, AttributeReading, AttributeType, AttributeTypes, Curve,
-    GenericSecretLen, Handle, KeyPairSpec, KeySpec, KeyType, Mechanism, ObjectClass,
-    RsaKeySize, RsaOaepParams, Template, Text,
+    GenericSecretLen, Handle, KeyPairSpec, KeySpec, KeyType, Mechanism, ObjectClass, RsaKeySize,
+    RsaOaepParams, Template, Text,
 };
 use ihsm_client::{Role, Session};
 use serde_json::json;
@@ -231,10 +231,12 @@ fn pick(session: &Session, label: &str, private: bool) -> Result<Found, String> 
         Some(ObjectClass::PublicKey) => !private,
         _ => false,
     };
-    found
-        .into_iter()
-        .find(wanted)
-        .ok_or_else(|| format!("the key {label:?} has no {} half", if private { "private" } else { "public" }))
+    found.into_iter().find(wanted).ok_or_else(|| {
+        format!(
+            "the key {label:?} has no {} half",
+            if private { "private" } else { "public" }
+        )
+    })
 }
 
 fn signing_mechanism(key_type: Option<KeyType>, hash: &str) -> Result<Mechanism, String> {
@@ -272,7 +274,9 @@ fn output(ctx: &Ctx, out: Option<&PathBuf>, bytes: &[u8], what: &str) -> Result<
     match out {
         Some(path) => {
             write_private(path, bytes)?;
-            ctx.print(&json!({what: path}), || format!("{what} written to {}", path.display()));
+            ctx.print(&json!({what: path}), || {
+                format!("{what} written to {}", path.display())
+            });
         }
         None => {
             let hex = zeroize::Zeroizing::new(hex::encode(bytes));
@@ -296,7 +300,9 @@ pub fn key(ctx: &Ctx, command: KeyCommand) -> Result<(), String> {
             let session = user(ctx, &partition)?;
             let found = find(&session, &label)?;
             for key in &found {
-                session.destroy_object(key.handle).map_err(|e| describe(&e))?;
+                session
+                    .destroy_object(key.handle)
+                    .map_err(|e| describe(&e))?;
             }
             ctx.print(&json!({"deleted": label, "objects": found.len()}), || {
                 format!("key {label} deleted ({} objects)", found.len())
@@ -313,7 +319,11 @@ pub fn key(ctx: &Ctx, command: KeyCommand) -> Result<(), String> {
             let blob = session.mask_key(key.handle).map_err(|e| describe(&e))?;
             write_private(&out, &blob)?;
             ctx.print(&json!({"exported": label, "blob": out}), || {
-                format!("key {label} masked to {} ({} bytes)", out.display(), blob.len())
+                format!(
+                    "key {label} masked to {} ({} bytes)",
+                    out.display(),
+                    blob.len()
+                )
             });
             Ok(())
         }
@@ -336,10 +346,26 @@ pub fn key(ctx: &Ctx, command: KeyCommand) -> Result<(), String> {
             let session = user(ctx, &partition)?;
             let material = zeroize::Zeroizing::new(read(&input)?);
             let (class, key_type, usages) = match kind.as_str() {
-                "aes" => (ObjectClass::SecretKey, KeyType::Aes, vec![Attribute::Encrypt(true), Attribute::Decrypt(true)]),
-                "hmac" => (ObjectClass::SecretKey, KeyType::GenericSecret, vec![Attribute::Sign(true), Attribute::Verify(true)]),
-                "ec" => (ObjectClass::PrivateKey, KeyType::Ec, vec![Attribute::Sign(true)]),
-                "rsa" => (ObjectClass::PrivateKey, KeyType::Rsa, vec![Attribute::Sign(true), Attribute::Decrypt(true)]),
+                "aes" => (
+                    ObjectClass::SecretKey,
+                    KeyType::Aes,
+                    vec![Attribute::Encrypt(true), Attribute::Decrypt(true)],
+                ),
+                "hmac" => (
+                    ObjectClass::SecretKey,
+                    KeyType::GenericSecret,
+                    vec![Attribute::Sign(true), Attribute::Verify(true)],
+                ),
+                "ec" => (
+                    ObjectClass::PrivateKey,
+                    KeyType::Ec,
+                    vec![Attribute::Sign(true)],
+                ),
+                "rsa" => (
+                    ObjectClass::PrivateKey,
+                    KeyType::Rsa,
+                    vec![Attribute::Sign(true), Attribute::Decrypt(true)],
+                ),
                 other => return Err(format!("unknown key type {other:?}: aes, hmac, ec or rsa")),
             };
             let mut attributes = vec![
@@ -363,15 +389,22 @@ pub fn key(ctx: &Ctx, command: KeyCommand) -> Result<(), String> {
                     ),
                     _ => describe(&e),
                 })?;
-            ctx.print(&json!({"imported": label, "approved": imported.approved}), || {
-                format!("key {label} imported (wrapped to the partition's import key)")
-            });
+            ctx.print(
+                &json!({"imported": label, "approved": imported.approved}),
+                || format!("key {label} imported (wrapped to the partition's import key)"),
+            );
             Ok(())
         }
     }
 }
 
-fn generate(ctx: &Ctx, partition: &PartitionArg, kind: &str, label: &str, transport: bool) -> Result<(), String> {
+fn generate(
+    ctx: &Ctx,
+    partition: &PartitionArg,
+    kind: &str,
+    label: &str,
+    transport: bool,
+) -> Result<(), String> {
     let session = user(ctx, partition)?;
     let common = |extra: Vec<Attribute>| -> Result<Template, String> {
         let mut attributes = vec![Attribute::Token(true), Attribute::Label(text(label)?)];
@@ -379,11 +412,20 @@ fn generate(ctx: &Ctx, partition: &PartitionArg, kind: &str, label: &str, transp
         template(attributes)
     };
     let (secret_use, public_use) = if transport {
-        (vec![Attribute::Wrap(true), Attribute::Unwrap(true)], vec![Attribute::Wrap(true)])
+        (
+            vec![Attribute::Wrap(true), Attribute::Unwrap(true)],
+            vec![Attribute::Wrap(true)],
+        )
     } else {
-        (vec![Attribute::Encrypt(true), Attribute::Decrypt(true)], vec![Attribute::Encrypt(true)])
+        (
+            vec![Attribute::Encrypt(true), Attribute::Decrypt(true)],
+            vec![Attribute::Encrypt(true)],
+        )
     };
-    let pair = |spec: KeyPairSpec, public: Vec<Attribute>, private: Vec<Attribute>| -> Result<bool, String> {
+    let pair = |spec: KeyPairSpec,
+                public: Vec<Attribute>,
+                private: Vec<Attribute>|
+     -> Result<bool, String> {
         let _progress = progress(&format!("generating {kind}"));
         session
             .generate_key_pair(spec, common(public)?, common(private)?)
@@ -438,15 +480,19 @@ fn generate(ctx: &Ctx, partition: &PartitionArg, kind: &str, label: &str, transp
             ))
         }
     };
-    ctx.print(&json!({"generated": label, "type": kind, "approved": approved}), || {
-        format!("generated {kind} key {label}")
-    });
+    ctx.print(
+        &json!({"generated": label, "type": kind, "approved": approved}),
+        || format!("generated {kind} key {label}"),
+    );
     Ok(())
 }
 
 fn label_of(session: &Session, handle: Handle) -> Option<String> {
     let values = session
-        .get_attributes(handle, AttributeTypes::new(vec![AttributeType::Label]).ok()?)
+        .get_attributes(
+            handle,
+            AttributeTypes::new(vec![AttributeType::Label]).ok()?,
+        )
         .ok()?;
     values.into_iter().find_map(|v| match v {
         AttributeReading::Value(Attribute::Label(l)) => Some(l.to_string()),
@@ -486,7 +532,9 @@ fn list(ctx: &Ctx, partition: &PartitionArg) -> Result<(), String> {
     rows.sort();
     let value = json!(rows
         .iter()
-        .map(|(label, class, key_type)| json!({"label": label, "class": class, "key_type": key_type}))
+        .map(
+            |(label, class, key_type)| json!({"label": label, "class": class, "key_type": key_type})
+        )
         .collect::<Vec<_>>());
     ctx.print(&value, || {
         let mut text = format!("{:<32} {:<12} {}", "LABEL", "CLASS", "TYPE");
@@ -538,7 +586,10 @@ fn show(ctx: &Ctx, partition: &PartitionArg, label: &str) -> Result<(), String> 
                     other => {
                         let debug = format!("{other:?}");
                         let (name, rest) = debug.split_once('(').unwrap_or((&debug, ""));
-                        (name.to_string(), json!(rest.trim_end_matches(')') == "true"))
+                        (
+                            name.to_string(),
+                            json!(rest.trim_end_matches(')') == "true"),
+                        )
                     }
                 };
                 fields.insert(name, value);
@@ -583,7 +634,9 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> Result<(), String> {
     session
         .verify(mechanism, key.handle, &message, &signature)
         .map_err(|e| match e.status() {
-            Some(ihsm_client::Status::VerificationFailed) => "the signature does not verify".to_string(),
+            Some(ihsm_client::Status::VerificationFailed) => {
+                "the signature does not verify".to_string()
+            }
             _ => describe(&e),
         })?;
     ctx.print(&json!({"verified": true}), || "signature verified".into());
@@ -596,25 +649,29 @@ pub fn encrypt(ctx: &Ctx, args: &CipherArgs) -> Result<(), String> {
     let plaintext = zeroize::Zeroizing::new(read(&args.input)?);
     let bytes = match key.key_type {
         Some(KeyType::Aes) => {
-            let (ciphertext, iv) = session
+            let sealed = session
                 .encrypt(gcm(None), key.handle, &plaintext)
                 .map_err(|e| describe(&e))?
                 .value;
-            let iv = iv.ok_or("the module returned no IV")?;
-            [&iv[..], &ciphertext].concat()
+            let iv = sealed.iv.ok_or("the module returned no IV")?;
+            [&iv[..], &sealed.ciphertext].concat()
         }
         Some(KeyType::Rsa) => {
             session
                 .encrypt(oaep(), key.handle, &plaintext)
                 .map_err(|e| describe(&e))?
                 .value
-                .0
+                .ciphertext
         }
         other => return Err(format!("a {other:?} key does not encrypt")),
     };
     write_private(&args.out, &bytes)?;
     ctx.print(&json!({"encrypted": args.out}), || {
-        format!("encrypted {} bytes to {}", plaintext.len(), args.out.display())
+        format!(
+            "encrypted {} bytes to {}",
+            plaintext.len(),
+            args.out.display()
+        )
     });
     Ok(())
 }
@@ -643,7 +700,11 @@ pub fn decrypt(ctx: &Ctx, args: &CipherArgs) -> Result<(), String> {
     .value;
     write_private(&args.out, &plaintext)?;
     ctx.print(&json!({"decrypted": args.out}), || {
-        format!("decrypted {} bytes to {}", plaintext.len(), args.out.display())
+        format!(
+            "decrypted {} bytes to {}",
+            plaintext.len(),
+            args.out.display()
+        )
     });
     Ok(())
 }

@@ -196,7 +196,11 @@ impl Ctx {
     }
 
     /// A session of `role` in a partition.
-    pub fn partition_session(&self, partition: &PartitionArg, role: Role) -> Result<Session, String> {
+    pub fn partition_session(
+        &self,
+        partition: &PartitionArg,
+        role: Role,
+    ) -> Result<Session, String> {
         let (env, what) = match role {
             Role::CryptoOfficer => ("IHSM_SO_PIN", "officer PIN"),
             _ => ("IHSM_PIN", "user PIN"),
@@ -236,7 +240,9 @@ pub fn describe(error: &ihsm_client::Error) -> String {
     use ihsm_client::Status as S;
     let hint = match error.status() {
         Some(S::PinIncorrect) => "wrong PIN",
-        Some(S::PinLocked) => "the role is locked after too many wrong PINs; unlock it with `ihsm pin unlock`",
+        Some(S::PinLocked) => {
+            "the role is locked after too many wrong PINs; unlock it with `ihsm pin unlock`"
+        }
         Some(S::DeviceNotInitialized) => "the module has no admin yet; run `ihsm admin init`",
         Some(S::AlreadyInitialized) => "the module already has an admin",
         Some(S::PartitionExists) => "a partition of that name exists",
@@ -258,7 +264,10 @@ pub fn describe(error: &ihsm_client::Error) -> String {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = Ctx {
-        state_dir: cli.state_dir.clone().unwrap_or_else(layout::default_state_dir),
+        state_dir: cli
+            .state_dir
+            .clone()
+            .unwrap_or_else(layout::default_state_dir),
         socket: cli.socket.clone(),
         pins: Pins {
             file: cli.pin_file.clone(),
@@ -286,7 +295,9 @@ fn run(ctx: &Ctx, command: Command) -> Result<(), String> {
                 "passed": results.iter().all(|r| r.passed),
                 "self_tests": results.iter().map(|r| json!({"name": &*r.name, "passed": r.passed})).collect::<Vec<_>>(),
             });
-            ctx.print(&value, || format!("all {} self-tests passed", results.len()));
+            ctx.print(&value, || {
+                format!("all {} self-tests passed", results.len())
+            });
             Ok(())
         }
         Command::Admin(AdminCommand::Init) => {
@@ -382,7 +393,13 @@ fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
                     write_private(&path, &backup)?;
                     ctx.print(
                         &json!({"created": name, "socket": socket, "backup_secret_file": path}),
-                        || format!("partition {name} created; socket {}; backup secret in {}", socket.display(), path.display()),
+                        || {
+                            format!(
+                                "partition {name} created; socket {}; backup secret in {}",
+                                socket.display(),
+                                path.display()
+                            )
+                        },
                     );
                 }
                 None => {
@@ -428,7 +445,9 @@ fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
             ctx.admin_session()?
                 .delete_partition(&name)
                 .map_err(|e| describe(&e))?;
-            ctx.print(&json!({"deleted": name}), || format!("partition {name} deleted"));
+            ctx.print(&json!({"deleted": name}), || {
+                format!("partition {name} deleted")
+            });
             Ok(())
         }
         PartitionCommand::Init { name } => {
@@ -486,7 +505,9 @@ fn pin_command(ctx: &Ctx, command: PinCommand) -> Result<(), String> {
                 ctx.admin_session()?
                     .unlock_role(Role::CryptoOfficer, Some(&name))
                     .map_err(|e| describe(&e))?;
-                ctx.print(&json!({"unlocked": "officer"}), || "officer unlocked".into());
+                ctx.print(&json!({"unlocked": "officer"}), || {
+                    "officer unlocked".into()
+                });
             }
             _ => {
                 ctx.partition_session(&partition, Role::CryptoOfficer)?

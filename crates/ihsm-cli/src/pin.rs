@@ -33,7 +33,8 @@ impl Pins {
 
 fn read_file(path: &PathBuf) -> Result<Pin, String> {
     let bytes = Zeroizing::new(
-        std::fs::read(path).map_err(|e| format!("cannot read the PIN file {}: {e}", path.display()))?,
+        std::fs::read(path)
+            .map_err(|e| format!("cannot read the PIN file {}: {e}", path.display()))?,
     );
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -51,9 +52,8 @@ fn from_env_or_prompt(env: &str, what: &str, confirm: bool) -> Result<Pin, Strin
         }
         return Ok(value);
     }
-    let first = prompt(&format!("{what}: ")).map_err(|e| {
-        format!("no {what}: set {env}, use --pin-file, or run on a terminal ({e})")
-    })?;
+    let first = prompt(&format!("{what}: "))
+        .map_err(|e| format!("no {what}: set {env}, use --pin-file, or run on a terminal ({e})"))?;
     if confirm {
         let again = prompt(&format!("{what} (again): ")).map_err(|e| e.to_string())?;
         if *again != *first {
@@ -82,7 +82,10 @@ fn prompt(text: &str) -> std::io::Result<Pin> {
     read?;
     let pin = line.trim_end_matches(['\n', '\r']);
     if pin.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty PIN"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "empty PIN",
+        ));
     }
     Ok(Zeroizing::new(pin.as_bytes().to_vec()))
 }

@@ -2,7 +2,13 @@
 //! failure paths and their one-line messages. PINs reach the CLI through the environment
 //! and `--pin-file`, as a user's would.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -126,47 +132,137 @@ fn every_command_works_end_to_end() {
     assert_eq!(std::fs::read(&backup).unwrap().len(), 32);
     let listed = cli.ok(&["partition", "list"]);
     assert!(listed.contains("web"), "{listed}");
-    cli.with("IHSM_NEW_PIN", USER_PIN).ok(&["pin", "set", "--partition", "web"]);
+    cli.with("IHSM_NEW_PIN", USER_PIN)
+        .ok(&["pin", "set", "--partition", "web"]);
 
     let user = cli.with("IHSM_PARTITION", "web");
     user.ok(&["key", "generate", "--type", "ec-p256", "--label", "signer"]);
     user.ok(&["key", "generate", "--type", "aes-256", "--label", "data"]);
     user.ok(&["key", "generate", "--type", "rsa-2048", "--label", "rsa"]);
     user.ok(&["key", "generate", "--type", "hmac", "--label", "mac"]);
-    let keys: serde_json::Value = serde_json::from_str(&user.ok(&["key", "list", "--json"])).unwrap();
-    let labels: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["label"].as_str().unwrap()).collect();
+    let keys: serde_json::Value =
+        serde_json::from_str(&user.ok(&["key", "list", "--json"])).unwrap();
+    let labels: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["label"].as_str().unwrap())
+        .collect();
     assert_eq!(labels, ["data", "mac", "rsa", "rsa", "signer", "signer"]);
 
     let message = file(tmp.path(), "message.txt", b"hello, module\n");
     let signature = tmp.path().join("message.sig");
-    user.ok(&["sign", "--key", "signer", "--in", s(&message), "--out", s(&signature)]);
-    assert!(user.ok(&["verify", "--key", "signer", "--in", s(&message), "--signature", s(&signature)]).contains("verified"));
+    user.ok(&[
+        "sign",
+        "--key",
+        "signer",
+        "--in",
+        s(&message),
+        "--out",
+        s(&signature),
+    ]);
+    assert!(user
+        .ok(&[
+            "verify",
+            "--key",
+            "signer",
+            "--in",
+            s(&message),
+            "--signature",
+            s(&signature)
+        ])
+        .contains("verified"));
     // The signature checks out under OpenSSL too, with the public key from `key show`.
-    let shown: serde_json::Value = serde_json::from_str(&user.ok(&["key", "show", "signer", "--json"])).unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&user.ok(&["key", "show", "signer", "--json"])).unwrap();
     let point = shown["objects"][0]["EcPoint"].as_str().unwrap().to_string();
     openssl_verify(tmp.path(), &point, &message, &signature);
     let forged = file(tmp.path(), "forged.txt", b"hello, modulE\n");
-    user.fails(&["verify", "--key", "signer", "--in", s(&forged), "--signature", s(&signature)], "does not verify");
+    user.fails(
+        &[
+            "verify",
+            "--key",
+            "signer",
+            "--in",
+            s(&forged),
+            "--signature",
+            s(&signature),
+        ],
+        "does not verify",
+    );
     for key in ["rsa", "mac"] {
         let sig = tmp.path().join(format!("{key}.sig"));
-        user.ok(&["sign", "--key", key, "--in", s(&message), "--out", s(&sig), "--hash", "sha384"]);
-        user.ok(&["verify", "--key", key, "--in", s(&message), "--signature", s(&sig), "--hash", "sha384"]);
+        user.ok(&[
+            "sign",
+            "--key",
+            key,
+            "--in",
+            s(&message),
+            "--out",
+            s(&sig),
+            "--hash",
+            "sha384",
+        ]);
+        user.ok(&[
+            "verify",
+            "--key",
+            key,
+            "--in",
+            s(&message),
+            "--signature",
+            s(&sig),
+            "--hash",
+            "sha384",
+        ]);
     }
 
     for key in ["data", "rsa"] {
         let sealed = tmp.path().join(format!("message.{key}.enc"));
         let opened = tmp.path().join(format!("message.{key}.dec"));
-        user.ok(&["encrypt", "--key", key, "--in", s(&message), "--out", s(&sealed)]);
-        assert_ne!(std::fs::read(&sealed).unwrap(), std::fs::read(&message).unwrap());
-        user.ok(&["decrypt", "--key", key, "--in", s(&sealed), "--out", s(&opened)]);
-        assert_eq!(std::fs::read(&opened).unwrap(), std::fs::read(&message).unwrap());
+        user.ok(&[
+            "encrypt",
+            "--key",
+            key,
+            "--in",
+            s(&message),
+            "--out",
+            s(&sealed),
+        ]);
+        assert_ne!(
+            std::fs::read(&sealed).unwrap(),
+            std::fs::read(&message).unwrap()
+        );
+        user.ok(&[
+            "decrypt",
+            "--key",
+            key,
+            "--in",
+            s(&sealed),
+            "--out",
+            s(&opened),
+        ]);
+        assert_eq!(
+            std::fs::read(&opened).unwrap(),
+            std::fs::read(&message).unwrap()
+        );
     }
     let sealed = tmp.path().join("message.data.enc");
     let mut damaged = std::fs::read(&sealed).unwrap();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
     let damaged = file(tmp.path(), "damaged.enc", &damaged);
-    user.fails(&["decrypt", "--key", "data", "--in", s(&damaged), "--out", s(&tmp.path().join("x"))], "does not authenticate");
+    user.fails(
+        &[
+            "decrypt",
+            "--key",
+            "data",
+            "--in",
+            s(&damaged),
+            "--out",
+            s(&tmp.path().join("x")),
+        ],
+        "does not authenticate",
+    );
 
     let random = user.ok(&["random", "--bytes", "16"]);
     assert_eq!(random.trim().len(), 32, "{random}");
@@ -184,28 +280,77 @@ fn every_command_works_end_to_end() {
 
     // Wrapped import: an AES key and an EC private key made outside.
     let aes = file(tmp.path(), "aes.key", &[0x42; 32]);
-    user.ok(&["key", "import", "--type", "aes", "--in", s(&aes), "--label", "imported-aes"]);
+    user.ok(&[
+        "key",
+        "import",
+        "--type",
+        "aes",
+        "--in",
+        s(&aes),
+        "--label",
+        "imported-aes",
+    ]);
     let sec1 = tmp.path().join("ec.sec1");
     let ec = tmp.path().join("ec.p8");
     let made = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-outform", "DER", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-outform",
+            "DER",
+            "-out",
+        ])
         .arg(&sec1)
         .status()
         .unwrap();
     assert!(made.success());
     // A SEC1 key file is not PKCS#8: refused with the reason.
-    user.fails(&["key", "import", "--type", "ec", "--in", s(&sec1), "--label", "x"], "PKCS#8");
+    user.fails(
+        &[
+            "key",
+            "import",
+            "--type",
+            "ec",
+            "--in",
+            s(&sec1),
+            "--label",
+            "x",
+        ],
+        "PKCS#8",
+    );
     let converted = Command::new("openssl")
-        .args(["pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-outform", "DER", "-in"])
+        .args([
+            "pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-outform", "DER", "-in",
+        ])
         .arg(&sec1)
         .arg("-out")
         .arg(&ec)
         .status()
         .unwrap();
     assert!(converted.success());
-    user.ok(&["key", "import", "--type", "ec", "--in", s(&ec), "--label", "imported-ec"]);
+    user.ok(&[
+        "key",
+        "import",
+        "--type",
+        "ec",
+        "--in",
+        s(&ec),
+        "--label",
+        "imported-ec",
+    ]);
     let sig = tmp.path().join("imported.sig");
-    user.ok(&["sign", "--key", "imported-ec", "--in", s(&message), "--out", s(&sig)]);
+    user.ok(&[
+        "sign",
+        "--key",
+        "imported-ec",
+        "--in",
+        s(&message),
+        "--out",
+        s(&sig),
+    ]);
 
     assert!(cli.ok(&["selftest"]).contains("passed"));
     let status: serde_json::Value = serde_json::from_str(&cli.ok(&["status", "--json"])).unwrap();
@@ -215,7 +360,8 @@ fn every_command_works_end_to_end() {
     assert_eq!(status["initialized"], true);
 
     // PINs: change, lock by wrong PINs, unlock, the officer's reset by the admin.
-    user.with("IHSM_NEW_PIN", "user-pin-0002").ok(&["pin", "change"]);
+    user.with("IHSM_NEW_PIN", "user-pin-0002")
+        .ok(&["pin", "change"]);
     let user = user.with("IHSM_PIN", "user-pin-0002");
     user.ok(&["random"]);
     let wrong = user.with("IHSM_PIN", "not-the-pin-1");
@@ -226,14 +372,19 @@ fn every_command_works_end_to_end() {
     user.fails(&["random"], "locked");
     user.ok(&["pin", "unlock"]);
     user.ok(&["random"]);
-    cli.with("IHSM_SO_PIN", "officer-pin-0002").ok(&["partition", "init", "web"]);
-    user.with("IHSM_SO_PIN", "officer-pin-0002").with("IHSM_NEW_PIN", USER_PIN).ok(&["pin", "set"]);
+    cli.with("IHSM_SO_PIN", "officer-pin-0002")
+        .ok(&["partition", "init", "web"]);
+    user.with("IHSM_SO_PIN", "officer-pin-0002")
+        .with("IHSM_NEW_PIN", USER_PIN)
+        .ok(&["pin", "set"]);
     user.with("IHSM_PIN", USER_PIN).ok(&["random"]);
     // PIN files: the first line, for the role the command logs in as.
     let pin_file = file(tmp.path(), "user.pin", format!("{USER_PIN}\n").as_bytes());
-    user.without("IHSM_PIN").ok(&["random", "--pin-file", s(&pin_file)]);
+    user.without("IHSM_PIN")
+        .ok(&["random", "--pin-file", s(&pin_file)]);
 
-    let list: serde_json::Value = serde_json::from_str(&cli.ok(&["partition", "list", "--json"])).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["partition", "list", "--json"])).unwrap();
     assert_eq!(list[0]["name"], "web");
     cli.ok(&["partition", "delete", "web"]);
     assert_eq!(cli.ok(&["partition", "list", "--json"]).trim(), "[]");
@@ -247,23 +398,65 @@ fn failures_say_why_in_one_line() {
     cli.fails(&["partition", "list"], "run `ihsm admin init`");
     cli.ok(&["admin", "init"]);
     cli.fails(&["admin", "init"], "already has an admin");
-    cli.with("IHSM_ADMIN_PIN", "wrong-admin-pin").fails(&["partition", "list"], "wrong PIN");
-    cli.without("IHSM_ADMIN_PIN").fails(&["partition", "list"], "no admin PIN: set IHSM_ADMIN_PIN");
+    cli.with("IHSM_ADMIN_PIN", "wrong-admin-pin")
+        .fails(&["partition", "list"], "wrong PIN");
+    cli.without("IHSM_ADMIN_PIN")
+        .fails(&["partition", "list"], "no admin PIN: set IHSM_ADMIN_PIN");
     cli.fails(&["partition", "create", "Bad Name"], "partition name");
-    cli.with("IHSM_SO_PIN", "short").fails(&["partition", "create", "p"], "PINs must be");
-    cli.ok(&["partition", "create", "p", "--backup-out", s(&tmp.path().join("b"))]);
-    cli.fails(&["partition", "create", "p", "--backup-out", s(&tmp.path().join("c"))], "exists");
+    cli.with("IHSM_SO_PIN", "short")
+        .fails(&["partition", "create", "p"], "PINs must be");
+    cli.ok(&[
+        "partition",
+        "create",
+        "p",
+        "--backup-out",
+        s(&tmp.path().join("b")),
+    ]);
+    cli.fails(
+        &[
+            "partition",
+            "create",
+            "p",
+            "--backup-out",
+            s(&tmp.path().join("c")),
+        ],
+        "exists",
+    );
     cli.fails(&["partition", "delete", "nope"], "no such partition");
     cli.fails(&["random"], "which partition?");
-    cli.fails(&["random", "--partition", "nope"], "cannot reach the module");
+    cli.fails(
+        &["random", "--partition", "nope"],
+        "cannot reach the module",
+    );
     let user = cli.with("IHSM_PARTITION", "p");
     user.fails(&["random"], "wrong PIN");
-    cli.with("IHSM_NEW_PIN", USER_PIN).ok(&["pin", "set", "--partition", "p"]);
-    user.fails(&["key", "generate", "--type", "dsa-1024", "--label", "x"], "unknown key type");
-    user.fails(&["sign", "--key", "absent", "--in", "/etc/hostname"], "no key labelled");
+    cli.with("IHSM_NEW_PIN", USER_PIN)
+        .ok(&["pin", "set", "--partition", "p"]);
+    user.fails(
+        &["key", "generate", "--type", "dsa-1024", "--label", "x"],
+        "unknown key type",
+    );
+    user.fails(
+        &["sign", "--key", "absent", "--in", "/etc/hostname"],
+        "no key labelled",
+    );
     user.ok(&["key", "generate", "--type", "aes-128", "--label", "k"]);
-    user.fails(&["sign", "--key", "k", "--in", "/etc/hostname"], "does not sign");
-    user.fails(&["encrypt", "--key", "k", "--in", "/nonexistent", "--out", "/tmp/x"], "cannot read /nonexistent");
+    user.fails(
+        &["sign", "--key", "k", "--in", "/etc/hostname"],
+        "does not sign",
+    );
+    user.fails(
+        &[
+            "encrypt",
+            "--key",
+            "k",
+            "--in",
+            "/nonexistent",
+            "--out",
+            "/tmp/x",
+        ],
+        "cannot read /nonexistent",
+    );
     user.fails(&["random", "--bytes", "0"], "length");
     let empty = file(tmp.path(), "empty.pin", b"");
     user.fails(&["random", "--pin-file", s(&empty)], "is empty");
@@ -287,8 +480,19 @@ fn bench_needs_nothing_set_up_and_cleans_up() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    for op in ["ECDSA P-256 sign", "RSA-2048 sign", "AES-256-GCM encrypt 4 KiB", "AES-256-GCM encrypt 1 MiB", "HMAC-SHA-256", "random 16 B"] {
-        assert_eq!(stdout.matches(op).count(), 2, "{op} at 1 and 2 threads:\n{stdout}");
+    for op in [
+        "ECDSA P-256 sign",
+        "RSA-2048 sign",
+        "AES-256-GCM encrypt 4 KiB",
+        "AES-256-GCM encrypt 1 MiB",
+        "HMAC-SHA-256",
+        "random 16 B",
+    ] {
+        assert_eq!(
+            stdout.matches(op).count(),
+            2,
+            "{op} at 1 and 2 threads:\n{stdout}"
+        );
     }
     // It made the admin PIN (the module had none) and said so; its partition is gone.
     let pin = stderr
@@ -296,11 +500,26 @@ fn bench_needs_nothing_set_up_and_cleans_up() {
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the generated admin PIN is reported");
-    let list = Cli::new(&daemon).with("IHSM_ADMIN_PIN", pin).ok(&["partition", "list", "--json"]);
+    let list = Cli::new(&daemon)
+        .with("IHSM_ADMIN_PIN", pin)
+        .ok(&["partition", "list", "--json"]);
     assert_eq!(list.trim(), "[]");
     // With IHSM_ADMIN_PIN set it uses it.
-    let again = Cli::new(&daemon).with("IHSM_ADMIN_PIN", pin).run(&["bench", "--seconds", "0.02", "--threads", "1", "--only", "random", "--json"]);
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let again = Cli::new(&daemon).with("IHSM_ADMIN_PIN", pin).run(&[
+        "bench",
+        "--seconds",
+        "0.02",
+        "--threads",
+        "1",
+        "--only",
+        "random",
+        "--json",
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert!(rows[0]["ihsm_ops_per_s"].as_f64().unwrap() > 0.0);
 }
@@ -340,4 +559,59 @@ fn openssl_verify(dir: &Path, point_hex: &str, message: &Path, signature: &Path)
         .status()
         .unwrap();
     assert!(status.success(), "OpenSSL verifies the module's signature");
+}
+
+/// The README's walkthrough, run exactly as written against a new module.
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let readme = include_str!("../../../README.md");
+    let block = readme
+        .split("<!-- walkthrough")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- end walkthrough -->").next())
+        .expect("the README marks its walkthrough");
+    let script: String = block
+        .lines()
+        .skip(1)
+        .filter(|line| !line.starts_with("```"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(script.contains("ihsm sign"), "{script}");
+    let daemon = start();
+    let work = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_ihsm")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("setsid")
+        .args(["bash", "-euo", "pipefail", "-c", &script])
+        .current_dir(work.path())
+        .env("PATH", path)
+        .env("IHSM_STATE_DIR", daemon.state_dir())
+        .env_remove("IHSM_ADMIN_PIN")
+        .env_remove("IHSM_SO_PIN")
+        .env_remove("IHSM_PIN")
+        .env_remove("IHSM_PARTITION")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the walkthrough failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "signature verified",
+        "hello, module",
+        "all 25 self-tests passed",
+        "\"state\":\"Operational\"",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
 }

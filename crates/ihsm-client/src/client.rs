@@ -231,7 +231,7 @@ impl Client {
             sealed.push(SealedSecret {
                 ephemeral_public_key: Bytes::new(parts.ephemeral_point)
                     .map_err(|_| Error::Crypto)?,
-                nonce: nonce.clone(),
+                nonce,
                 ciphertext: Bytes::new(parts.ciphertext)
                     .map_err(|_| Error::InvalidArgument("the secret is too long"))?,
             });
@@ -242,7 +242,8 @@ impl Client {
     }
 
     fn credential_key(&self) -> Result<(Vec<u8>, Nonce)> {
-        let ResponseBody::GetCredentialKey(key) = self.call(None, GetCredentialKeyRequest {})?.value
+        let ResponseBody::GetCredentialKey(key) =
+            self.call(None, GetCredentialKeyRequest {})?.value
         else {
             return Err(Error::Protocol("wrong response body"));
         };

@@ -41,5 +41,5 @@ pub use client::{Client, Indicated};
 pub use error::{Error, Result};
 pub use ihsm_proto as proto;
 pub use ihsm_proto::{Role, Status};
-pub use session::{Login, Session};
+pub use session::{Encrypted, Login, Session};
 pub use transport::{Transport, UnixTransport};

@@ -5,8 +5,8 @@ use ihsm_proto::msgs::*;
 use ihsm_proto::{
     AttributeReading, AttributeTypes, Blob, Bytes, Cursor, Data, DataLen, EcPoint, FindCount,
     Handle, ImportKeyKind, KeyPairSpec, KeySpec, LoginId, Mechanism, MechanismId, Opcode,
-    OperationKind, PartitionName, PublicKey, Quotas, RequestBody, ResponseBody, Role, SessionId, Signature,
-    Template, Ticket,
+    OperationKind, PartitionName, PublicKey, Quotas, RequestBody, ResponseBody, Role, SessionId,
+    Signature, Template, Ticket,
 };
 use zeroize::Zeroizing;
 
@@ -28,8 +28,7 @@ macro_rules! answer {
 }
 
 fn data(bytes: &[u8]) -> Result<Data> {
-    Data::new(Zeroizing::new(bytes.to_vec()))
-        .map_err(|_| Error::InvalidArgument("data over 1 MiB"))
+    Data::new(Zeroizing::new(bytes.to_vec())).map_err(|_| Error::InvalidArgument("data over 1 MiB"))
 }
 
 impl Client {
@@ -72,6 +71,16 @@ impl Client {
             role: body.role,
         })
     }
+}
+
+/// What an encryption returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Encrypted {
+    /// The ciphertext (with the tag appended, for AES-GCM).
+    pub ciphertext: Vec<u8>,
+    /// The IV the module made (AES-GCM), which decryption needs.
+    pub iv: Option<[u8; 12]>,
 }
 
 /// One authenticated role on a connection.
@@ -237,19 +246,16 @@ impl Session {
             .map(PartitionName::new)
             .transpose()
             .map_err(|_| Error::InvalidArgument("partition name"))?;
-        let (answer, _) = self.client.sealed_call(
-            Some(self.id),
-            Opcode::SetPin,
-            &[(1, pin)],
-            |mut sealed| {
-                SetPinRequest {
-                    role,
-                    credential: sealed.remove(0),
-                    partition,
-                }
-                .into()
-            },
-        )?;
+        let (answer, _) =
+            self.client
+                .sealed_call(Some(self.id), Opcode::SetPin, &[(1, pin)], |mut sealed| {
+                    SetPinRequest {
+                        role,
+                        credential: sealed.remove(0),
+                        partition,
+                    }
+                    .into()
+                })?;
         answer!(answer, SetPin).map(|_| ())
     }
 
@@ -278,7 +284,11 @@ impl Session {
             .map(PartitionName::new)
             .transpose()
             .map_err(|_| Error::InvalidArgument("partition name"))?;
-        answer!(self.call(UnlockRoleRequest { role, partition })?, UnlockRole).map(|_| ())
+        answer!(
+            self.call(UnlockRoleRequest { role, partition })?,
+            UnlockRole
+        )
+        .map(|_| ())
     }
 
     // --- Partition policy ----------------------------------------------------------------
@@ -314,8 +324,11 @@ impl Session {
 
     /// Copies an object, changing what `template` names.
     pub fn copy_object(&self, handle: Handle, template: Template) -> Result<Handle> {
-        answer!(self.call(CopyObjectRequest { handle, template })?, CopyObject)
-            .map(|a| a.value.handle)
+        answer!(
+            self.call(CopyObjectRequest { handle, template })?,
+            CopyObject
+        )
+        .map(|a| a.value.handle)
     }
 
     /// Destroys an object.
@@ -329,13 +342,20 @@ impl Session {
         handle: Handle,
         types: AttributeTypes,
     ) -> Result<Vec<AttributeReading>> {
-        answer!(self.call(GetAttributesRequest { handle, types })?, GetAttributes)
-            .map(|a| a.value.values.into_vec())
+        answer!(
+            self.call(GetAttributesRequest { handle, types })?,
+            GetAttributes
+        )
+        .map(|a| a.value.values.into_vec())
     }
 
     /// Changes attributes.
     pub fn set_attributes(&self, handle: Handle, template: Template) -> Result<()> {
-        answer!(self.call(SetAttributesRequest { handle, template })?, SetAttributes).map(|_| ())
+        answer!(
+            self.call(SetAttributesRequest { handle, template })?,
+            SetAttributes
+        )
+        .map(|_| ())
     }
 
     /// One page of the objects matching `template`, and the cursor of the next page.
@@ -377,7 +397,10 @@ impl Session {
 
     /// Generates a secret key.
     pub fn generate_key(&self, spec: KeySpec, template: Template) -> Result<Indicated<Handle>> {
-        let answer = answer!(self.call(GenerateKeyRequest { spec, template })?, GenerateKey)?;
+        let answer = answer!(
+            self.call(GenerateKeyRequest { spec, template })?,
+            GenerateKey
+        )?;
         Ok(Indicated {
             value: answer.value.handle,
             approved: answer.approved,
@@ -510,10 +533,9 @@ impl Session {
     /// secret key's raw value or a private key's PKCS#8; `template` says what it is.
     pub fn import_wrapped(&self, material: &[u8], template: Template) -> Result<Indicated<Handle>> {
         let (public_key, signature) = self.import_key_of(ImportKeyKind::EcdhP384)?;
-        let attestation = self
-            .client
-            .attestation_key()
-            .ok_or(Error::Protocol("no attestation key pinned before the import"))?;
+        let attestation = self.client.attestation_key().ok_or(Error::Protocol(
+            "no attestation key pinned before the import",
+        ))?;
         let engine = engine();
         let verifier = engine
             .ec_public_key(ihsm_crypto::Curve::P384, &attestation)
@@ -525,7 +547,12 @@ impl Session {
         ]
         .concat();
         let _verified = engine
-            .ecdsa_verify(&verifier, ihsm_crypto::HashAlg::Sha384, &message, &signature)
+            .ecdsa_verify(
+                &verifier,
+                ihsm_crypto::HashAlg::Sha384,
+                &message,
+                &signature,
+            )
             .map_err(|_| Error::BadCredentialKeySignature)?;
         let ephemeral = engine
             .generate_ec_key(ihsm_crypto::Curve::P384)
@@ -579,7 +606,7 @@ impl Session {
         mechanism: Mechanism,
         key: Handle,
         plaintext: &[u8],
-    ) -> Result<Indicated<(Vec<u8>, Option<[u8; 12]>)>> {
+    ) -> Result<Indicated<Encrypted>> {
         let answer = answer!(
             self.call(EncryptRequest {
                 mechanism,
@@ -592,27 +619,40 @@ impl Session {
         // Ciphertext is no secret: moved out of its wiping wrapper rather than copied.
         let mut data = answer.value.data.into_inner();
         Ok(Indicated {
-            value: (core::mem::take(&mut *data), iv),
+            value: Encrypted {
+                ciphertext: core::mem::take(&mut *data),
+                iv,
+            },
             approved: answer.approved,
         })
     }
 
     /// Starts a multi-part encryption.
     pub fn encrypt_init(&self, mechanism: Mechanism, key: Handle) -> Result<()> {
-        answer!(self.call(EncryptInitRequest { mechanism, key })?, EncryptInit).map(|_| ())
+        answer!(
+            self.call(EncryptInitRequest { mechanism, key })?,
+            EncryptInit
+        )
+        .map(|_| ())
     }
 
     /// Continues a multi-part encryption.
     pub fn encrypt_update(&self, part: &[u8]) -> Result<Vec<u8>> {
-        answer!(self.call(EncryptUpdateRequest { data: data(part)? })?, EncryptUpdate)
-            .map(|a| a.value.data.expose().to_vec())
+        answer!(
+            self.call(EncryptUpdateRequest { data: data(part)? })?,
+            EncryptUpdate
+        )
+        .map(|a| a.value.data.expose().to_vec())
     }
 
     /// Finishes a multi-part encryption: the last output, and the IV (AES-GCM).
-    pub fn encrypt_final(&self) -> Result<Indicated<(Vec<u8>, Option<[u8; 12]>)>> {
+    pub fn encrypt_final(&self) -> Result<Indicated<Encrypted>> {
         let answer = answer!(self.call(EncryptFinalRequest {})?, EncryptFinal)?;
         Ok(Indicated {
-            value: (answer.value.data.expose().to_vec(), answer.value.iv),
+            value: Encrypted {
+                ciphertext: answer.value.data.expose().to_vec(),
+                iv: answer.value.iv,
+            },
             approved: answer.approved,
         })
     }
@@ -640,13 +680,20 @@ impl Session {
 
     /// Starts a multi-part decryption.
     pub fn decrypt_init(&self, mechanism: Mechanism, key: Handle) -> Result<()> {
-        answer!(self.call(DecryptInitRequest { mechanism, key })?, DecryptInit).map(|_| ())
+        answer!(
+            self.call(DecryptInitRequest { mechanism, key })?,
+            DecryptInit
+        )
+        .map(|_| ())
     }
 
     /// Continues a multi-part decryption.
     pub fn decrypt_update(&self, part: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        answer!(self.call(DecryptUpdateRequest { data: data(part)? })?, DecryptUpdate)
-            .map(|a| a.value.data.into_inner())
+        answer!(
+            self.call(DecryptUpdateRequest { data: data(part)? })?,
+            DecryptUpdate
+        )
+        .map(|a| a.value.data.into_inner())
     }
 
     /// Finishes a multi-part decryption.
@@ -686,7 +733,11 @@ impl Session {
 
     /// Continues a multi-part signature.
     pub fn sign_update(&self, part: &[u8]) -> Result<()> {
-        answer!(self.call(SignUpdateRequest { data: data(part)? })?, SignUpdate).map(|_| ())
+        answer!(
+            self.call(SignUpdateRequest { data: data(part)? })?,
+            SignUpdate
+        )
+        .map(|_| ())
     }
 
     /// Finishes a multi-part signature.
@@ -731,7 +782,11 @@ impl Session {
 
     /// Continues a multi-part verification.
     pub fn verify_update(&self, part: &[u8]) -> Result<()> {
-        answer!(self.call(VerifyUpdateRequest { data: data(part)? })?, VerifyUpdate).map(|_| ())
+        answer!(
+            self.call(VerifyUpdateRequest { data: data(part)? })?,
+            VerifyUpdate
+        )
+        .map(|_| ())
     }
 
     /// Finishes a multi-part verification.
@@ -767,7 +822,11 @@ impl Session {
 
     /// Continues a multi-part digest.
     pub fn digest_update(&self, part: &[u8]) -> Result<()> {
-        answer!(self.call(DigestUpdateRequest { data: data(part)? })?, DigestUpdate).map(|_| ())
+        answer!(
+            self.call(DigestUpdateRequest { data: data(part)? })?,
+            DigestUpdate
+        )
+        .map(|_| ())
     }
 
     /// Finishes a multi-part digest.

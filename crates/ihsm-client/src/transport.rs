@@ -63,7 +63,11 @@ impl Transport for UnixTransport {
         // so slow operations do not burn a core the module needs.
         let mut got = 0;
         let misses = self.misses.load(Ordering::Relaxed);
-        let spin = if misses == 0 || misses % 8 == 0 { SPIN } else { Duration::ZERO };
+        let spin = if misses == 0 || misses % 8 == 0 {
+            SPIN
+        } else {
+            Duration::ZERO
+        };
         let spin_until = Instant::now() + spin;
         while got == 0 && Instant::now() < spin_until {
             match rustix::net::recv(&*reader, &mut prefix, rustix::net::RecvFlags::DONTWAIT) {
@@ -80,8 +84,10 @@ impl Transport for UnixTransport {
         }
         if spin > Duration::ZERO {
             let hit = got > 0;
-            self.misses
-                .store(if hit { 0 } else { misses.wrapping_add(1) }, Ordering::Relaxed);
+            self.misses.store(
+                if hit { 0 } else { misses.wrapping_add(1) },
+                Ordering::Relaxed,
+            );
         } else {
             self.misses.store(misses.wrapping_add(1), Ordering::Relaxed);
         }

@@ -44,3 +44,21 @@ pub use fault::HardError;
 pub use platform::{Clock, DevelopmentFuses, Fuses, ManualClock, Platform, SystemClock};
 pub use realm::MAX_PIN_FAILURES;
 pub use store::{MemoryStore, Record, RecordKey, Store, StoreError, Table, Write};
+
+/// In a build with test hooks, a marker string that `GetStatus` reads, so it stays in every
+/// binary built with them: `scripts/check-release.sh` looks for it in the release binaries.
+#[cfg(feature = "test-hooks")]
+static TEST_HOOKS_MARKER: &str = "IHSM-TEST-HOOKS-COMPILED-IN";
+
+/// Whether this build has test hooks (what `GetStatus` reports).
+#[must_use]
+pub fn test_hooks_compiled_in() -> bool {
+    #[cfg(feature = "test-hooks")]
+    {
+        !core::hint::black_box(TEST_HOOKS_MARKER).is_empty()
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        false
+    }
+}

@@ -38,7 +38,11 @@ pub fn partition_socket(dir: &Path, name: &PartitionName) -> PathBuf {
 /// `$HOME/.local/state/ihsm`; else `/var/lib/ihsm`.
 #[must_use]
 pub fn default_state_dir() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = var(STATE_DIR_ENV) {
         return dir;
     }

@@ -24,10 +24,10 @@ mod bounded;
 mod codec;
 mod error;
 pub mod frame;
-pub mod layout;
 mod header;
 mod ids;
 mod keyspec;
+pub mod layout;
 mod mechanism;
 mod message;
 pub mod msgs;
@@ -54,10 +54,10 @@ pub use message::{Request, Response};
 pub use msgs::{Opcode, RequestBody, ResponseBody};
 pub use status::{ErrorStatus, Status, UnknownStatus};
 pub use types::{
-    Blob, CertificateType, Cursor, Curve, Data, DataLen, DeviceMode, DeviceState, ErrorCause, Digest, EcPoint,
-    FindCount, HashAlg, ImportKeyKind, KeyType, Nonce, ObjectClass, OperationKind, PartitionName,
-    PublicKey, Quotas, Role, SealedSecret, Signature, Ticket, MAX_BLOB_LEN, MAX_CURSOR_LEN,
-    MAX_DIGEST_LEN, MAX_EC_POINT_LEN, MAX_FIND_COUNT, MAX_NAME_LEN, MAX_PARTITIONS,
+    Blob, CertificateType, Cursor, Curve, Data, DataLen, DeviceMode, DeviceState, Digest, EcPoint,
+    ErrorCause, FindCount, HashAlg, ImportKeyKind, KeyType, Nonce, ObjectClass, OperationKind,
+    PartitionName, PublicKey, Quotas, Role, SealedSecret, Signature, Ticket, MAX_BLOB_LEN,
+    MAX_CURSOR_LEN, MAX_DIGEST_LEN, MAX_EC_POINT_LEN, MAX_FIND_COUNT, MAX_NAME_LEN, MAX_PARTITIONS,
     MAX_POLICY_MECHANISMS, MAX_PUBLIC_KEY_LEN, MAX_SEALED_LEN, MAX_SELF_TESTS, MAX_SHORT_TEXT_LEN,
     MAX_SIGNATURE_LEN,
 };

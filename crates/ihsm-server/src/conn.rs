@@ -179,8 +179,12 @@ pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id
         let request_id = request.request_id;
         in_flight.acquire(shared.config.max_in_flight);
         let job = {
-            let (shared, conn, writer, in_flight) =
-                (shared.clone(), conn.clone(), writer.clone(), in_flight.clone());
+            let (shared, conn, writer, in_flight) = (
+                shared.clone(),
+                conn.clone(),
+                writer.clone(),
+                in_flight.clone(),
+            );
             Box::new(move || {
                 let reply = shared.device.reply(&conn, Ok(request));
                 if matches!(opcode, Opcode::CreatePartition | Opcode::DeletePartition) {
@@ -212,10 +216,7 @@ fn refusal_without_id(status: Status) -> Reply {
     let frame = Response::error(None, status)
         .encode_frame(&Limits::default())
         .unwrap_or_default();
-    Reply {
-        frame,
-        close: true,
-    }
+    Reply { frame, close: true }
 }
 
 /// Reads one frame, enforcing the limit, the frame timeout and the idle rule.

@@ -94,7 +94,10 @@ impl Shared {
             return;
         }
         let names = self.device.partition_names();
-        let mut listeners = self.listeners.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         listeners.retain(|key, _| key == "admin" || names.iter().any(|n| n.as_str() == key));
         for name in names {
             if listeners.contains_key(name.as_str()) {
@@ -205,25 +208,22 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
             dir.join("fuses").display()
         ));
     }
-    let store: Arc<dyn Store> = match ChainSecret::from_device_secret(
-        &engine,
-        &fuse_file.device_secret,
-        SECURITY_VERSION,
-    )
-    .map_err(|e| ihsm_store::OpenError {
-        kind: e,
-        detail: "the storage chain could not be derived".into(),
-    })
-    .and_then(|chain| {
-        SealedStore::open(&engine, &chain, &OpenOptions::new(dir.join("store.redb")))
-    }) {
-        Ok(store) => Arc::new(store),
-        Err(e) if e.kind == StoreError::InUse => return Err(format!("the store {e}")),
-        Err(e) => {
-            log(&format!("the store was refused: {e}; serving status only"));
-            Arc::new(FailedStore(e.kind))
-        }
-    };
+    let store: Arc<dyn Store> =
+        match ChainSecret::from_device_secret(&engine, &fuse_file.device_secret, SECURITY_VERSION)
+            .map_err(|e| ihsm_store::OpenError {
+                kind: e,
+                detail: "the storage chain could not be derived".into(),
+            })
+            .and_then(|chain| {
+                SealedStore::open(&engine, &chain, &OpenOptions::new(dir.join("store.redb")))
+            }) {
+            Ok(store) => Arc::new(store),
+            Err(e) if e.kind == StoreError::InUse => return Err(format!("the store {e}")),
+            Err(e) => {
+                log(&format!("the store was refused: {e}; serving status only"));
+                Arc::new(FailedStore(e.kind))
+            }
+        };
     let device = Device::power_on_with_engine(
         engine,
         Platform {
@@ -256,8 +256,16 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
     let state = shared.device.state();
     log(&format!(
         "hardening: core dumps {}, dumpable {}",
-        if hardening.no_core_dumps { "off" } else { "ON (setrlimit failed)" },
-        if hardening.not_dumpable { "off" } else { "ON (prctl failed)" },
+        if hardening.no_core_dumps {
+            "off"
+        } else {
+            "ON (setrlimit failed)"
+        },
+        if hardening.not_dumpable {
+            "off"
+        } else {
+            "ON (prctl failed)"
+        },
     ));
     {
         let mut out = std::io::stdout().lock();
@@ -320,7 +328,10 @@ fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
                 uid: cred.uid.as_raw(),
                 pid: cred.pid.as_raw_nonzero().get(),
             })
-            .unwrap_or(Peer { uid: u32::MAX, pid: 0 });
+            .unwrap_or(Peer {
+                uid: u32::MAX,
+                pid: 0,
+            });
         let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
         if let Ok(clone) = stream.try_clone() {
             shared
@@ -379,7 +390,9 @@ fn shutdown(shared: &Arc<Shared>) {
     }
     let left = shared.active.load(Ordering::Acquire);
     if left > 0 {
-        log(&format!("{left} connections still busy at the drain deadline"));
+        log(&format!(
+            "{left} connections still busy at the drain deadline"
+        ));
     }
     shared.pool.shutdown();
     log("stopped");

@@ -2,7 +2,13 @@
 //! its Unix sockets. Restarts, crashes (SIGKILL), garbage on the wire, concurrency, and the
 //! store's rollback and corruption rules, as RELIABILITY.md names them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -48,7 +54,11 @@ fn template(attributes: Vec<Attribute>) -> Template {
 fn provision(daemon: &Daemon, names: &[&str]) {
     let admin = Client::connect(daemon.admin_socket()).unwrap();
     admin.initialize_admin(ADMIN_PIN).unwrap();
-    let session = admin.login(Role::Admin, ADMIN_PIN).unwrap().open_session().unwrap();
+    let session = admin
+        .login(Role::Admin, ADMIN_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap();
     for name in names {
         let backup = session
             .create_partition(name, quotas(), OFFICER_PIN, None)
@@ -73,7 +83,11 @@ fn user_session(daemon: &Daemon, name: &str) -> Session {
         .unwrap()
 }
 
-fn ec_pair(session: &Session, label: &str, token: bool) -> (ihsm_client::proto::Handle, ihsm_client::proto::Handle) {
+fn ec_pair(
+    session: &Session,
+    label: &str,
+    token: bool,
+) -> (ihsm_client::proto::Handle, ihsm_client::proto::Handle) {
     session
         .generate_key_pair(
             KeyPairSpec::Ec(Curve::P256),
@@ -93,7 +107,10 @@ fn find_label(session: &Session, label: &str) -> Vec<ihsm_client::proto::Handle>
 #[test]
 fn the_module_serves_its_partitions_and_keeps_them_across_a_restart() {
     let mut daemon = start();
-    let status = Client::connect(daemon.admin_socket()).unwrap().status().unwrap();
+    let status = Client::connect(daemon.admin_socket())
+        .unwrap()
+        .status()
+        .unwrap();
     assert_eq!(status.state, DeviceState::Operational);
     assert_eq!(status.mode, ihsm_client::proto::DeviceMode::Development);
     assert!(!status.initialized);
@@ -103,7 +120,9 @@ fn the_module_serves_its_partitions_and_keeps_them_across_a_restart() {
 
     let session = user_session(&daemon, "web");
     let (public, private) = ec_pair(&session, "signing", true);
-    let signed = session.sign(Mechanism::EcdsaSha256, private, b"hello").unwrap();
+    let signed = session
+        .sign(Mechanism::EcdsaSha256, private, b"hello")
+        .unwrap();
     assert!(signed.approved, "ECDSA P-256 with SHA-256 is approved");
     session
         .verify(Mechanism::EcdsaSha256, public, b"hello", &signed.value)
@@ -113,21 +132,32 @@ fn the_module_serves_its_partitions_and_keeps_them_across_a_restart() {
     let other = Client::connect(daemon.partition_socket("web")).unwrap();
     for _ in 0..2 {
         assert_eq!(
-            other.login(Role::CryptoUser, b"wrong-pin-000").unwrap_err().status(),
+            other
+                .login(Role::CryptoUser, b"wrong-pin-000")
+                .unwrap_err()
+                .status(),
             Some(Status::PinIncorrect)
         );
     }
     drop((session, other));
 
     assert_eq!(daemon.stop(), Some(0), "SIGTERM ends the daemon with 0");
-    assert!(!daemon.admin_socket().exists(), "sockets are removed at exit");
+    assert!(
+        !daemon.admin_socket().exists(),
+        "sockets are removed at exit"
+    );
     daemon.restart();
 
     // Three more wrong PINs lock the user: 2 before the restart + 3 = 5, so the sixth try is
     // refused as locked; the officer unlocks.
     let other = Client::connect(daemon.partition_socket("web")).unwrap();
     let outcomes: Vec<_> = (0..4)
-        .map(|_| other.login(Role::CryptoUser, b"wrong-pin-000").unwrap_err().status())
+        .map(|_| {
+            other
+                .login(Role::CryptoUser, b"wrong-pin-000")
+                .unwrap_err()
+                .status()
+        })
         .collect();
     assert_eq!(
         outcomes,
@@ -139,7 +169,10 @@ fn the_module_serves_its_partitions_and_keeps_them_across_a_restart() {
         ]
     );
     assert_eq!(
-        other.login(Role::CryptoUser, USER_PIN).unwrap_err().status(),
+        other
+            .login(Role::CryptoUser, USER_PIN)
+            .unwrap_err()
+            .status(),
         Some(Status::PinLocked),
         "the right PIN is refused while locked"
     );
@@ -157,20 +190,23 @@ fn the_module_serves_its_partitions_and_keeps_them_across_a_restart() {
     assert_eq!(found.len(), 2, "both halves of the token key pair survive");
     let private = *found
         .iter()
-        .find(|h| {
-            session
-                .sign(Mechanism::EcdsaSha256, **h, b"again")
-                .is_ok()
-        })
+        .find(|h| session.sign(Mechanism::EcdsaSha256, **h, b"again").is_ok())
         .expect("the private key signs after the restart");
     let restored = session.unmask_key(&blob).unwrap();
     let public = *found.iter().find(|h| **h != private).unwrap();
-    let signature = session.sign(Mechanism::EcdsaSha256, restored, b"blob").unwrap().value;
+    let signature = session
+        .sign(Mechanism::EcdsaSha256, restored, b"blob")
+        .unwrap()
+        .value;
     session
         .verify(Mechanism::EcdsaSha256, public, b"blob", &signature)
         .expect("the blob restores the same key");
     let admin = Client::connect(daemon.admin_socket()).unwrap();
-    let admin = admin.login(Role::Admin, ADMIN_PIN).unwrap().open_session().unwrap();
+    let admin = admin
+        .login(Role::Admin, ADMIN_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap();
     let partitions = admin.list_partitions().unwrap();
     assert_eq!(partitions.len(), 1);
     assert_eq!(partitions[0].name.as_str(), "web");
@@ -188,7 +224,11 @@ fn a_destroyed_key_stays_destroyed_across_a_restart() {
     daemon.stop();
     daemon.restart();
     let session = user_session(&daemon, "p");
-    assert_eq!(find_label(&session, "doomed").len(), 1, "only the public half is left");
+    assert_eq!(
+        find_label(&session, "doomed").len(),
+        1,
+        "only the public half is left"
+    );
     assert_eq!(
         session.unmask_key(&blob).unwrap_err().status(),
         Some(Status::BlobInvalid),
@@ -220,10 +260,7 @@ fn s1_sigkill_during_key_creation_loses_no_acknowledged_key() {
                     let label = format!("r{round}k{i}");
                     let made = session.generate_key(
                         ihsm_client::proto::KeySpec::Aes(ihsm_client::proto::AesKeySize::Aes256),
-                        template(vec![
-                            Attribute::Token(true),
-                            Attribute::Label(text(&label)),
-                        ]),
+                        template(vec![Attribute::Token(true), Attribute::Label(text(&label))]),
                     );
                     match made {
                         Ok(_) => done.lock().unwrap().push(label),
@@ -242,12 +279,24 @@ fn s1_sigkill_during_key_creation_loses_no_acknowledged_key() {
         writer.join().unwrap();
         acked.extend(done.lock().unwrap().drain(..));
         daemon.restart();
-        let status = Client::connect(daemon.admin_socket()).unwrap().status().unwrap();
-        assert_eq!(status.state, DeviceState::Operational, "round {round}: {status:?}");
+        let status = Client::connect(daemon.admin_socket())
+            .unwrap()
+            .status()
+            .unwrap();
+        assert_eq!(
+            status.state,
+            DeviceState::Operational,
+            "round {round}: {status:?}"
+        );
     }
     let session = user_session(&daemon, "s1");
     let all = session.find_objects(template(vec![])).unwrap();
-    assert!(all.len() >= acked.len(), "{} objects, {} acknowledged", all.len(), acked.len());
+    assert!(
+        all.len() >= acked.len(),
+        "{} objects, {} acknowledged",
+        all.len(),
+        acked.len()
+    );
     for label in &acked {
         let found = find_label(&session, label);
         assert_eq!(found.len(), 1, "acknowledged key {label} is missing");
@@ -258,7 +307,10 @@ fn s1_sigkill_during_key_creation_loses_no_acknowledged_key() {
         });
         session.encrypt(gcm, found[0], b"usable").unwrap();
     }
-    eprintln!("S1: {rounds} kills, {} acknowledged keys all present and usable", acked.len());
+    eprintln!(
+        "S1: {rounds} kills, {} acknowledged keys all present and usable",
+        acked.len()
+    );
     assert!(!acked.is_empty());
 }
 
@@ -301,7 +353,8 @@ fn s3_a_damaged_store_is_reported_not_used() {
     // checksums are right and only the seal can tell.
     {
         use redb::{ReadableDatabase, ReadableTable};
-        let records: redb::TableDefinition<'_, &[u8], &[u8]> = redb::TableDefinition::new("records");
+        let records: redb::TableDefinition<'_, &[u8], &[u8]> =
+            redb::TableDefinition::new("records");
         let db = redb::Database::open(&store).unwrap();
         let (key, mut value) = {
             let txn = db.begin_read().unwrap();
@@ -312,11 +365,17 @@ fn s3_a_damaged_store_is_reported_not_used() {
         let last = value.len() - 1;
         value[last] ^= 0x01;
         let txn = db.begin_write().unwrap();
-        txn.open_table(records).unwrap().insert(key.as_slice(), value.as_slice()).unwrap();
+        txn.open_table(records)
+            .unwrap()
+            .insert(key.as_slice(), value.as_slice())
+            .unwrap();
         txn.commit().unwrap();
     }
     daemon.restart();
-    let status = Client::connect(daemon.admin_socket()).unwrap().status().unwrap();
+    let status = Client::connect(daemon.admin_socket())
+        .unwrap()
+        .status()
+        .unwrap();
     assert_eq!(status.state, DeviceState::Error);
     assert_eq!(status.error, Some(ErrorCause::Integrity), "{status:?}");
 }
@@ -348,7 +407,9 @@ fn s6_garbage_and_oversized_frames_do_not_disturb_other_clients() {
     for round in 0..200 {
         let mut raw = UnixStream::connect(daemon.partition_socket("p")).unwrap();
         raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let len = (seed >> 33) as usize % 300;
         let body: Vec<u8> = (0..len)
             .map(|i| (seed.rotate_left(i as u32 % 64) >> 7) as u8)
@@ -356,20 +417,28 @@ fn s6_garbage_and_oversized_frames_do_not_disturb_other_clients() {
         raw.write_all(&(len as u32).to_be_bytes()).unwrap();
         raw.write_all(&body).unwrap();
         let mut prefix = [0u8; 4];
-        raw.read_exact(&mut prefix).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        raw.read_exact(&mut prefix)
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
         let mut answer = vec![0; u32::from_be_bytes(prefix) as usize];
         raw.read_exact(&mut answer).unwrap();
-        assert!(Response::peek_request_id(&answer).is_ok(), "round {round}: a well-formed response");
+        assert!(
+            Response::peek_request_id(&answer).is_ok(),
+            "round {round}: a well-formed response"
+        );
         // Meanwhile the good client is served.
         if round % 20 == 0 {
-            session.sign(Mechanism::EcdsaSha256, private, b"still here").unwrap();
+            session
+                .sign(Mechanism::EcdsaSha256, private, b"still here")
+                .unwrap();
         }
     }
     // A client that sends half a frame and stalls does not hold anyone up either.
     let mut stalled = UnixStream::connect(daemon.partition_socket("p")).unwrap();
     stalled.write_all(&100u32.to_be_bytes()).unwrap();
     stalled.write_all(&[0x82]).unwrap();
-    session.sign(Mechanism::EcdsaSha256, private, b"still here").unwrap();
+    session
+        .sign(Mechanism::EcdsaSha256, private, b"still here")
+        .unwrap();
 }
 
 /// A recording transport: every byte the client sends and receives.
@@ -408,8 +477,14 @@ fn s13_no_pin_crosses_the_socket_and_a_replayed_login_fails() {
         sent: sent.clone(),
         received: received.clone(),
     });
-    let officer = client.login(Role::CryptoOfficer, OFFICER_PIN).unwrap().open_session().unwrap();
-    officer.set_pin(Role::CryptoUser, b"second-user-pin", None).unwrap();
+    let officer = client
+        .login(Role::CryptoOfficer, OFFICER_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap();
+    officer
+        .set_pin(Role::CryptoUser, b"second-user-pin", None)
+        .unwrap();
     let user = client.login(Role::CryptoUser, b"second-user-pin").unwrap();
     user.open_session().unwrap();
     let sent = sent.lock().unwrap().clone();
@@ -490,7 +565,12 @@ fn s25_sixteen_clients_on_four_partitions() {
                         .unwrap()
                         .value;
                     session
-                        .verify(Mechanism::EcdsaSha256, public, message.as_bytes(), &signature)
+                        .verify(
+                            Mechanism::EcdsaSha256,
+                            public,
+                            message.as_bytes(),
+                            &signature,
+                        )
                         .unwrap();
                     let random = session.random(16).unwrap().value;
                     assert_eq!(random.len(), 16);
@@ -506,7 +586,11 @@ fn s25_sixteen_clients_on_four_partitions() {
             // Token keys (even clients) stay in their own partition; session keys went with
             // their sessions.
             let expected = if *owner == name && i % 2 == 0 { 2 } else { 0 };
-            assert_eq!(find_label(&session, label).len(), expected, "{label} in {name}");
+            assert_eq!(
+                find_label(&session, label).len(),
+                expected,
+                "{label} in {name}"
+            );
         }
     }
 }
@@ -533,7 +617,12 @@ fn one_connection_serves_many_threads_at_once() {
                         .unwrap()
                         .value;
                     session
-                        .verify(Mechanism::EcdsaSha256, public, message.as_bytes(), &signature)
+                        .verify(
+                            Mechanism::EcdsaSha256,
+                            public,
+                            message.as_bytes(),
+                            &signature,
+                        )
                         .unwrap();
                 }
             })
@@ -546,13 +635,19 @@ fn one_connection_serves_many_threads_at_once() {
 
 #[test]
 fn only_unauthenticated_idle_connections_time_out() {
-    let daemon = Daemon::start_with(Path::new(env!("CARGO_BIN_EXE_ihsmd")), &["--idle-timeout", "1"]);
+    let daemon = Daemon::start_with(
+        Path::new(env!("CARGO_BIN_EXE_ihsmd")),
+        &["--idle-timeout", "1"],
+    );
     provision(&daemon, &["p"]);
     let idle = Client::connect(daemon.partition_socket("p")).unwrap();
     idle.status().unwrap();
     let session = user_session(&daemon, "p");
     std::thread::sleep(Duration::from_millis(2500));
-    assert!(matches!(idle.status(), Err(Error::Io(_))), "the idle unauthenticated one is closed");
+    assert!(
+        matches!(idle.status(), Err(Error::Io(_))),
+        "the idle unauthenticated one is closed"
+    );
     session.random(16).expect("the logged-in connection stays");
 }
 
@@ -568,7 +663,10 @@ fn a_second_daemon_on_the_same_state_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("another ihsmd"), "{stderr}");
     // The first still serves.
-    Client::connect(daemon.admin_socket()).unwrap().status().unwrap();
+    Client::connect(daemon.admin_socket())
+        .unwrap()
+        .status()
+        .unwrap();
 }
 
 #[test]
@@ -588,7 +686,9 @@ fn sigterm_lets_in_flight_requests_finish() {
                     template(vec![Attribute::Token(true)]),
                 ) {
                     Ok(_) => answered += 1,
-                    Err(Error::Status(Status::ShuttingDown)) | Err(Error::Io(_)) => return answered,
+                    Err(Error::Status(Status::ShuttingDown)) | Err(Error::Io(_)) => {
+                        return answered
+                    }
                     Err(other) => panic!("{other}"),
                 }
             }
@@ -597,9 +697,110 @@ fn sigterm_lets_in_flight_requests_finish() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(daemon.stop(), Some(0));
     let answered = worker.join().unwrap();
-    eprintln!("{answered} RSA key pairs answered before the stop ({:?})", started.elapsed());
+    eprintln!(
+        "{answered} RSA key pairs answered before the stop ({:?})",
+        started.elapsed()
+    );
     daemon.restart();
     let session = user_session(&daemon, "p");
     let keys = session.find_objects(template(vec![])).unwrap().len();
-    assert!(keys >= 2 * answered, "{keys} objects for {answered} answered key pairs");
+    assert!(
+        keys >= 2 * answered,
+        "{keys} objects for {answered} answered key pairs"
+    );
+}
+
+/// The hardening, checked with the daemon run by an unprivileged user (as root these checks
+/// would pass vacuously): no core dumps, and not dumpable, so even a process of the same
+/// user cannot read its memory through /proc.
+#[test]
+fn hardening_holds_for_an_unprivileged_user() {
+    let root = rustix::process::geteuid().is_root();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let binary = dir.path().join("ihsmd");
+    std::fs::copy(env!("CARGO_BIN_EXE_ihsmd"), &binary).unwrap();
+    let as_user = |program: &Path| {
+        let mut command = if root {
+            // Root: run as `nobody` in a directory it owns.
+            let mut command = std::process::Command::new("setpriv");
+            command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+            command.arg(program);
+            command
+        } else {
+            std::process::Command::new(program)
+        };
+        command.stdin(std::process::Stdio::null());
+        command
+    };
+    if root {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::create_dir(&state).unwrap();
+        rustix::fs::chown(
+            &state,
+            Some(rustix::process::Uid::from_raw(65534)),
+            Some(rustix::process::Gid::from_raw(65534)),
+        )
+        .unwrap();
+    }
+    let mut child = as_user(&binary)
+        .arg("--state-dir")
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert!(ready.contains("ready"), "{ready}");
+    let pid = child.id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap()
+        .to_string();
+    if root {
+        assert!(uid_line.contains("65534"), "runs unprivileged: {uid_line}");
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        core.split_whitespace().filter(|w| *w == "0").count(),
+        2,
+        "{core}"
+    );
+    // Same user, other process: reading the daemon's memory or environment is refused.
+    for file in ["mem", "environ"] {
+        let output = as_user(Path::new("cat"))
+            .arg(format!("/proc/{pid}/{file}"))
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "/proc/{pid}/{file} was readable");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("Permission denied"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // And it serves: the admin socket is there, the owner's alone.
+    let socket = state.join("admin.sock");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the admin socket is its owner's alone: {mode:o}"
+    );
+    ihsm_testkit::daemon::terminate(pid);
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
 }

@@ -146,4 +146,3 @@ pub trait Store: Send + Sync {
     /// durable on return. Concurrent calls never lose an increment.
     fn increment(&self, key: &RecordKey) -> Result<u32, StoreError>;
 }
-

@@ -302,7 +302,10 @@ mod tests {
         if let Some(byte) = renumbered.get_mut(8) {
             *byte ^= 1;
         }
-        assert_eq!(sealer.open(5, b"key", &renumbered), Err(StoreError::Corrupt));
+        assert_eq!(
+            sealer.open(5, b"key", &renumbered),
+            Err(StoreError::Corrupt)
+        );
         // Another device (or another security version) cannot open it.
         let other = ChainSecret::from_device_secret(&engine, &[2u8; 32], 1).expect("chain");
         let other = Sealer::new(&engine, &other).expect("sealer");

@@ -172,22 +172,25 @@ impl SealedStore {
         chain: &ChainSecret,
         options: &OpenOptions,
     ) -> Result<Self, OpenError> {
-        let chain = chain.step_down(engine, chain.security_version()).map_err(|e| {
-            OpenError::new(e, "the storage root key could not be derived".to_string())
-        })?;
+        let chain = chain
+            .step_down(engine, chain.security_version())
+            .map_err(|e| {
+                OpenError::new(e, "the storage root key could not be derived".to_string())
+            })?;
         let engine = engine.clone();
         let path = options.path.clone();
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("store-open".into())
             .spawn(move || {
-                let result = catch_unwind(AssertUnwindSafe(|| open_blocking(&engine, &chain, &path)))
-                    .unwrap_or_else(|_| {
-                        Err(OpenError::new(
-                            StoreError::Corrupt,
-                            "the database library panicked while opening the file",
-                        ))
-                    });
+                let result =
+                    catch_unwind(AssertUnwindSafe(|| open_blocking(&engine, &chain, &path)))
+                        .unwrap_or_else(|_| {
+                            Err(OpenError::new(
+                                StoreError::Corrupt,
+                                "the database library panicked while opening the file",
+                            ))
+                        });
                 let _ = tx.send(result);
             });
         if spawned.is_err() {
@@ -231,7 +234,10 @@ impl SealedStore {
                 return result;
             }
             if queue.leader {
-                queue = self.turn.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                queue = self
+                    .turn
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
             queue.leader = true;
@@ -241,7 +247,13 @@ impl SealedStore {
                 .unwrap_or(Err(StoreError::Unavailable));
             if outcome.is_err() {
                 let mut state = lock(&self.state);
-                state.failed.get_or_insert(outcome.as_ref().err().copied().unwrap_or(StoreError::Unavailable));
+                state.failed.get_or_insert(
+                    outcome
+                        .as_ref()
+                        .err()
+                        .copied()
+                        .unwrap_or(StoreError::Unavailable),
+                );
             }
             queue = lock(&self.queue);
             for (index, (ticket, _)) in group.iter().enumerate() {
@@ -345,10 +357,16 @@ impl Change<'_> {
     fn set_version(&mut self, full: &[u8], version: Option<u64>) -> Result<(), StoreError> {
         let (code, key) = full.split_first().ok_or(StoreError::Corrupt)?;
         if let Some(old) = self.current(full) {
-            toggle(&mut self.digest, &self.sealer.digest_entry(*code, key, old)?);
+            toggle(
+                &mut self.digest,
+                &self.sealer.digest_entry(*code, key, old)?,
+            );
         }
         if let Some(new) = version {
-            toggle(&mut self.digest, &self.sealer.digest_entry(*code, key, new)?);
+            toggle(
+                &mut self.digest,
+                &self.sealer.digest_entry(*code, key, new)?,
+            );
         }
         self.overlay.insert(full.to_vec(), version);
         Ok(())
@@ -446,7 +464,8 @@ impl Change<'_> {
         let mut root = Vec::with_capacity(8 + DIGEST_LEN);
         root.extend_from_slice(&self.live_count().to_be_bytes());
         root.extend_from_slice(&self.digest);
-        self.sealer.seal(ROOT_CODE, ROOT_KEY.as_bytes(), self.seq, &root)
+        self.sealer
+            .seal(ROOT_CODE, ROOT_KEY.as_bytes(), self.seq, &root)
     }
 }
 
@@ -498,14 +517,20 @@ fn read_records(db: &Database, sealer: &Sealer) -> Result<Read, OpenError> {
     let table = match txn.open_table(RECORDS) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(read),
-        Err(e) => return Err(OpenError::new(db_error(e), "the records table could not be opened")),
+        Err(e) => {
+            return Err(OpenError::new(
+                db_error(e),
+                "the records table could not be opened",
+            ))
+        }
     };
     let iter = table
         .iter()
         .map_err(|e| OpenError::new(db_error(e), "the records could not be read"))?;
     for (index, entry) in iter.enumerate() {
-        let (key, value) =
-            entry.map_err(|e| OpenError::new(db_error(e), format!("record {index} could not be read")))?;
+        let (key, value) = entry.map_err(|e| {
+            OpenError::new(db_error(e), format!("record {index} could not be read"))
+        })?;
         let full = key.value();
         let (code, record_key) = full
             .split_first()
@@ -536,7 +561,12 @@ fn read_meta(db: &Database, key: &str) -> Result<Option<Vec<u8>>, OpenError> {
     let table = match txn.open_table(META) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(OpenError::new(db_error(e), "the meta table could not be opened")),
+        Err(e) => {
+            return Err(OpenError::new(
+                db_error(e),
+                "the meta table could not be opened",
+            ))
+        }
     };
     let value = table
         .get(key)
@@ -553,20 +583,33 @@ fn header(svn: u32) -> Vec<u8> {
 
 /// The security version a header names.
 fn parse_header(header: &[u8]) -> Result<u32, OpenError> {
-    let corrupt = || OpenError::new(StoreError::Corrupt, "the store header is not an ihsm store header");
-    let rest = header.strip_prefix(HEADER_MAGIC.as_slice()).ok_or_else(corrupt)?;
+    let corrupt = || {
+        OpenError::new(
+            StoreError::Corrupt,
+            "the store header is not an ihsm store header",
+        )
+    };
+    let rest = header
+        .strip_prefix(HEADER_MAGIC.as_slice())
+        .ok_or_else(corrupt)?;
     let (version, svn) = rest.split_at_checked(2).ok_or_else(corrupt)?;
     let version = u16::from_be_bytes(version.try_into().map_err(|_| corrupt())?);
     if version != FORMAT_VERSION {
         return Err(OpenError::new(
             StoreError::Unavailable,
-            format!("the store has format version {version}; this build reads version {FORMAT_VERSION}"),
+            format!(
+                "the store has format version {version}; this build reads version {FORMAT_VERSION}"
+            ),
         ));
     }
     Ok(u32::from_be_bytes(svn.try_into().map_err(|_| corrupt())?))
 }
 
-fn open_blocking(engine: &Engine, chain: &ChainSecret, path: &Path) -> Result<SealedStore, OpenError> {
+fn open_blocking(
+    engine: &Engine,
+    chain: &ChainSecret,
+    path: &Path,
+) -> Result<SealedStore, OpenError> {
     let counter_path = OpenOptions::counter_path(path);
     let db_exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
     if !db_exists && FileCounter::exists(&counter_path) {
@@ -590,7 +633,10 @@ fn open_blocking(engine: &Engine, chain: &ChainSecret, path: &Path) -> Result<Se
             ),
             other => OpenError::new(
                 db_error(other),
-                format!("{} failed redb's integrity check or could not be opened", path.display()),
+                format!(
+                    "{} failed redb's integrity check or could not be opened",
+                    path.display()
+                ),
             ),
         })?;
 
@@ -620,19 +666,28 @@ fn open_blocking(engine: &Engine, chain: &ChainSecret, path: &Path) -> Result<Se
     let counter = FileCounter::open(&counter_path, sealer.clone()).map_err(|e| {
         OpenError::new(
             e,
-            format!("the counter {} is unreadable or fails its MAC", counter_path.display()),
+            format!(
+                "the counter {} is unreadable or fails its MAC",
+                counter_path.display()
+            ),
         )
     })?;
 
     let root = read_meta(&db, ROOT_KEY)?;
     if root.is_none() && read_meta(&db, HEADER_KEY)?.is_some() {
-        return Err(OpenError::new(StoreError::Corrupt, "the store has a header but no root"));
+        return Err(OpenError::new(
+            StoreError::Corrupt,
+            "the store has a header but no root",
+        ));
     }
     let (seq, read) = match root {
         None => {
             // A new store: the header and an empty root, then the counter.
             if !read_records(&db, &sealer)?.records.is_empty() {
-                return Err(OpenError::new(StoreError::Corrupt, "the store has records but no root"));
+                return Err(OpenError::new(
+                    StoreError::Corrupt,
+                    "the store has records but no root",
+                ));
             }
             let create = || -> Result<(), StoreError> {
                 let mut txn = db.begin_write().map_err(db_error)?;
@@ -640,7 +695,8 @@ fn open_blocking(engine: &Engine, chain: &ChainSecret, path: &Path) -> Result<Se
                     .map_err(|_| StoreError::Unavailable)?;
                 {
                     let mut meta = txn.open_table(META).map_err(db_error)?;
-                    meta.insert(HEADER_KEY, header(svn).as_slice()).map_err(db_error)?;
+                    meta.insert(HEADER_KEY, header(svn).as_slice())
+                        .map_err(db_error)?;
                     let mut root = 0u64.to_be_bytes().to_vec();
                     root.extend_from_slice(&[0; DIGEST_LEN]);
                     let sealed = sealer.seal(ROOT_CODE, ROOT_KEY.as_bytes(), 0, &root)?;
@@ -655,18 +711,27 @@ fn open_blocking(engine: &Engine, chain: &ChainSecret, path: &Path) -> Result<Se
         Some(sealed_root) => {
             let (seq, root) = sealer
                 .open(ROOT_CODE, ROOT_KEY.as_bytes(), &sealed_root)
-                .map_err(|_| OpenError::new(StoreError::Corrupt, "the store root failed its integrity check"))?;
-            let (count, digest) = root
-                .split_at_checked(8)
-                .ok_or_else(|| OpenError::new(StoreError::Corrupt, "the store root is malformed"))?;
-            let count = u64::from_be_bytes(count.try_into().map_err(|_| {
+                .map_err(|_| {
+                    OpenError::new(
+                        StoreError::Corrupt,
+                        "the store root failed its integrity check",
+                    )
+                })?;
+            let (count, digest) = root.split_at_checked(8).ok_or_else(|| {
                 OpenError::new(StoreError::Corrupt, "the store root is malformed")
-            })?);
+            })?;
+            let count =
+                u64::from_be_bytes(count.try_into().map_err(|_| {
+                    OpenError::new(StoreError::Corrupt, "the store root is malformed")
+                })?);
             let read = read_records(&db, &sealer)?;
             if read.max_seq > seq {
                 return Err(OpenError::new(
                     StoreError::Corrupt,
-                    format!("a record claims commit {}, after the root's {seq}", read.max_seq),
+                    format!(
+                        "a record claims commit {}, after the root's {seq}",
+                        read.max_seq
+                    ),
                 ));
             }
             if read.records.len() as u64 != count || !bool::from(read.digest.ct_eq(digest)) {

@@ -2,7 +2,13 @@
 //! counters that lose no increment, and refusal of every kind of tampering (RELIABILITY.md
 //! S3, S4, S26) with the error that names it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -88,7 +94,10 @@ fn sample_store(path: &Path) -> Vec<(Table, String, String)> {
 }
 
 /// Rewrites the raw database with redb, as an attacker with the file and redb could.
-fn tamper(path: &Path, edit: impl FnOnce(&mut redb::Table<'_, &[u8], &[u8]>, &mut redb::Table<'_, &str, &[u8]>)) {
+fn tamper(
+    path: &Path,
+    edit: impl FnOnce(&mut redb::Table<'_, &[u8], &[u8]>, &mut redb::Table<'_, &str, &[u8]>),
+) {
     let db = redb::Database::open(path).unwrap();
     let txn = db.begin_write().unwrap();
     {
@@ -136,7 +145,10 @@ fn records_survive_reopen_and_deletes_apply() {
         .unwrap();
     drop(store);
     let store = open(&d.path).unwrap();
-    let left: Vec<_> = contents(&store).into_iter().map(|(t, k, _)| (t, k)).collect();
+    let left: Vec<_> = contents(&store)
+        .into_iter()
+        .map(|(t, k, _)| (t, k))
+        .collect();
     assert_eq!(
         left,
         vec![
@@ -190,9 +202,16 @@ fn concurrent_increments_and_commits_lose_nothing() {
             })
         })
         .collect();
-    let mut all: Vec<u32> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut all: Vec<u32> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     all.sort_unstable();
-    assert_eq!(all, (1..=200).collect::<Vec<_>>(), "every increment seen once");
+    assert_eq!(
+        all,
+        (1..=200).collect::<Vec<_>>(),
+        "every increment seen once"
+    );
     // Group commit: fewer transactions than requests (reported, not asserted: on one core
     // the threads may never overlap).
     eprintln!("400 requests in {} commits", store.sequence());
@@ -215,7 +234,9 @@ fn a_single_record_rolled_back_is_refused() {
     store.commit(vec![put(Table::Object, "k", "new")]).unwrap();
     drop(store);
     tamper(&d.path, |records, _| {
-        records.insert(full(Table::Object, "k").as_slice(), old.as_slice()).unwrap();
+        records
+            .insert(full(Table::Object, "k").as_slice(), old.as_slice())
+            .unwrap();
     });
     let error = open(&d.path).unwrap_err();
     assert_eq!(error.kind, StoreError::Corrupt, "{error}");
@@ -228,13 +249,18 @@ fn a_record_dropped_added_or_moved_is_refused() {
     let d = dir();
     sample_store(&d.path);
     tamper(&d.path, |records, _| {
-        records.remove(full(Table::Object, "alpha/2").as_slice()).unwrap();
+        records
+            .remove(full(Table::Object, "alpha/2").as_slice())
+            .unwrap();
     });
     let error = open(&d.path).unwrap_err();
     assert_eq!(error.kind, StoreError::Corrupt, "{error}");
 
     // A sealed record copied under another key, or into another table.
-    for target in [full(Table::Object, "alpha/3"), full(Table::Credential, "alpha/1")] {
+    for target in [
+        full(Table::Object, "alpha/3"),
+        full(Table::Credential, "alpha/1"),
+    ] {
         let d = dir();
         sample_store(&d.path);
         let value = raw_record(&d.path, &full(Table::Object, "alpha/1"));
@@ -253,7 +279,9 @@ fn the_root_rolled_back_alone_is_refused() {
     sample_store(&d.path);
     let old_root = raw_root(&d.path);
     let store = open(&d.path).unwrap();
-    store.commit(vec![put(Table::Object, "later", "x")]).unwrap();
+    store
+        .commit(vec![put(Table::Object, "later", "x")])
+        .unwrap();
     drop(store);
     tamper(&d.path, |_, meta| {
         meta.insert("root", old_root.as_slice()).unwrap();
@@ -269,14 +297,19 @@ fn s4_an_older_copy_of_the_whole_database_is_refused() {
     sample_store(&d.path);
     let copy = std::fs::read(&d.path).unwrap();
     let store = open(&d.path).unwrap();
-    store.commit(vec![put(Table::Object, "later", "x")]).unwrap();
+    store
+        .commit(vec![put(Table::Object, "later", "x")])
+        .unwrap();
     drop(store);
     std::fs::write(&d.path, &copy).unwrap();
     let error = open(&d.path).unwrap_err();
     assert_eq!(error.kind, StoreError::RollbackDetected, "{error}");
     assert!(error.detail.contains("older copy"), "{error}");
     // Refused again on every later try: nothing was changed by the refusal.
-    assert_eq!(open(&d.path).unwrap_err().kind, StoreError::RollbackDetected);
+    assert_eq!(
+        open(&d.path).unwrap_err().kind,
+        StoreError::RollbackDetected
+    );
 }
 
 #[test]
@@ -286,7 +319,10 @@ fn a_missing_counter_or_database_is_refused() {
     let counter = OpenOptions::counter_path(&d.path);
     let saved = std::fs::read(&counter).unwrap();
     std::fs::remove_file(&counter).unwrap();
-    assert_eq!(open(&d.path).unwrap_err().kind, StoreError::RollbackDetected);
+    assert_eq!(
+        open(&d.path).unwrap_err().kind,
+        StoreError::RollbackDetected
+    );
     std::fs::write(&counter, &saved).unwrap();
     open(&d.path).unwrap();
     // The database gone but the counter left: no fresh empty store in its place.
@@ -399,13 +435,22 @@ fn s3_byte_flips_are_refused_or_harmless() {
         match open(&d.path) {
             Err(error) => {
                 assert!(
-                    matches!(error.kind, StoreError::Corrupt | StoreError::Unavailable | StoreError::RollbackDetected),
+                    matches!(
+                        error.kind,
+                        StoreError::Corrupt
+                            | StoreError::Unavailable
+                            | StoreError::RollbackDetected
+                    ),
                     "offset {offset}: {error}"
                 );
                 refused += 1;
             }
             Ok(store) => {
-                assert_eq!(contents(&store), expected, "offset {offset}: a flip changed a record");
+                assert_eq!(
+                    contents(&store),
+                    expected,
+                    "offset {offset}: a flip changed a record"
+                );
                 harmless += 1;
             }
         }

@@ -17,7 +17,11 @@ pub fn ihsmd_path() -> PathBuf {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().expect("deps").parent().expect("the target profile directory");
+    let dir = exe
+        .parent()
+        .expect("deps")
+        .parent()
+        .expect("the target profile directory");
     dir.join("ihsmd")
 }
 
@@ -71,7 +75,9 @@ impl Daemon {
     /// A partition's socket.
     #[must_use]
     pub fn partition_socket(&self, name: &str) -> PathBuf {
-        self.state_dir().join("partitions").join(format!("{name}.sock"))
+        self.state_dir()
+            .join("partitions")
+            .join(format!("{name}.sock"))
     }
 
     /// The daemon's process id.
@@ -122,7 +128,9 @@ impl Daemon {
     pub fn drain_log(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(log) = &self.log {
-            let log = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let log = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             while let Ok(line) = log.recv_timeout(Duration::from_millis(50)) {
                 lines.push(line);
             }
@@ -134,7 +142,7 @@ impl Daemon {
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
         let pid = child.id();
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        terminate(pid);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -155,6 +163,16 @@ impl Daemon {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Sends SIGTERM to `pid`.
+pub fn terminate(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     }
 }
 

@@ -50,7 +50,7 @@ pub(crate) fn status(shared: &Shared) -> Outcome {
         fips_mode: shared.engine.fips_mode(),
         state: shared.state(),
         self_tests: List::new(self_tests).map_err(|_| Status::Internal)?,
-        test_hooks: cfg!(feature = "test-hooks"),
+        test_hooks: crate::test_hooks_compiled_in(),
         initialized: shared.initialized.load(Ordering::Acquire),
         error: shared.latched().map(HardError::cause),
     };

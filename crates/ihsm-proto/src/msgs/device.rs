@@ -1,8 +1,8 @@
 //! Device messages: status, admin initialization, the credential key.
 
 use crate::{
-    DeviceMode, DeviceState, ErrorCause, EcPoint, List, Nonce, SealedSecret, Signature, Text, MAX_SELF_TESTS,
-    MAX_SHORT_TEXT_LEN,
+    DeviceMode, DeviceState, EcPoint, ErrorCause, List, Nonce, SealedSecret, Signature, Text,
+    MAX_SELF_TESTS, MAX_SHORT_TEXT_LEN,
 };
 
 wire_map! {

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the module and starts it in the foreground on the default local state directory
+# ($IHSM_STATE_DIR, else $XDG_STATE_HOME/ihsm, else ~/.local/state/ihsm). On first start it
+# makes a new development device there. Stop it with Ctrl-C (or SIGTERM).
+#
+#   scripts/run.sh                  # ihsmd on the default state directory
+#   scripts/run.sh --state-dir DIR  # anywhere else; any ihsmd option passes through
+#
+# The `ihsm` CLI it builds is target/release/ihsm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --build-only
+cargo build --release --quiet -p ihsm-server -p ihsm-cli
+exec target/release/ihsmd "$@"
