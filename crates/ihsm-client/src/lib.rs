@@ -8,6 +8,13 @@
 //! authenticated role; a [`Session`] is where objects are made and used. A forked child gets
 //! [`Error::Forked`] and must connect again.
 //!
+//! Runnable examples, one per main flow, in `crates/ihsm-client/examples/` (a test runs them
+//! in this order against a real module): `provision` (the first admin PIN, a partition, its
+//! officer and user), `sign` (a persistent key pair, sign, verify), `encrypt` (AES-GCM in one
+//! call and in parts), `masked` (a masked blob out and back), `threads` (a ticket for a
+//! second connection, four threads on one login). `cargo run -p ihsm-client --example sign`
+//! runs one against the module `scripts/run.sh` started.
+//!
 //! ```no_run
 //! use ihsm_client::{Client, Role};
 //! use ihsm_client::proto::{Curve, KeyPairSpec, Mechanism, Template, Attribute};
@@ -16,7 +23,7 @@
 //! let dir = ihsm_client::proto::layout::default_state_dir();
 //! let name = ihsm_client::proto::PartitionName::new("web").expect("a valid name");
 //! let client = Client::connect(ihsm_client::proto::layout::partition_socket(&dir, &name))?;
-//! let session = client.login(Role::User, b"user pin")?.open_session()?;
+//! let session = client.login(Role::CryptoUser, b"user-pin-0001")?.open_session()?;
 //! let (public, private) = session
 //!     .generate_key_pair(
 //!         KeyPairSpec::Ec(Curve::P256),
