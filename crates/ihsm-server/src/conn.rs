@@ -12,7 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ihsm_device::{Connection, Device, Reply, Socket};
+use ihsm_device::{Device, Reply, Socket};
 use ihsm_proto::frame::{parse_prefix, PREFIX_LEN};
 use ihsm_proto::{Limits, Opcode, Request, Response, Status};
 
@@ -95,35 +95,124 @@ impl InFlight {
     }
 }
 
-/// The write half, shared by the connection thread and its pool jobs: one frame at a time.
-struct Writer {
-    stream: Mutex<UnixStream>,
-}
-
-impl Writer {
-    /// Sends a reply; false if the peer is gone.
-    fn send(&self, reply: &Reply) -> bool {
-        if reply.frame.is_empty() {
-            return false;
-        }
-        let mut stream = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
-        stream.write_all(&reply.frame).is_ok()
-    }
-}
-
-/// How a frame read ended.
-enum Read_ {
-    Frame(Vec<u8>),
-    /// The peer closed, or the daemon is shutting down between frames.
+/// What a connection's thread reads next.
+pub enum Received {
+    /// A whole frame body is in the buffer.
+    Frame,
+    /// No frame began within the tick: the thread checks its timeouts and the shutdown.
+    Idle,
+    /// The peer closed, or reading was shut down.
     Closed,
     /// The prefix announced more than the frame limit.
     TooLarge,
-    /// Idle without a login, or a frame that did not arrive in time.
-    TimedOut(&'static str),
+    /// A frame began but did not arrive whole within the frame timeout.
+    Stalled,
 }
 
-/// Serves one accepted connection until it closes; runs on the connection's own thread.
-pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id: u64, peer: Peer) {
+/// A connection's frames as its thread sees them: the server's side of the transport. The
+/// Unix socket is the one built; the shared-memory queues of DESIGN.md section 4 will be
+/// another, and the serving loop ([`serve`]) will not change.
+pub trait Channel: Send + Sync {
+    /// Waits up to `tick` for a frame to begin; then reads it whole into `body` (within the
+    /// frame timeout), refusing a length over `limits` before allocating anything.
+    fn receive(&self, body: &mut Vec<u8>, limits: &Limits, tick: Duration) -> Received;
+
+    /// Sends one whole response frame; false if the peer is gone.
+    fn send(&self, frame: &[u8]) -> bool;
+
+    /// Stops reading (the daemon is stopping): the next `receive` returns `Closed`, while
+    /// answers to requests already read can still be sent.
+    fn close_reading(&self);
+}
+
+/// A Unix stream socket as a [`Channel`].
+pub struct UnixChannel {
+    reader: Mutex<UnixStream>,
+    writer: Mutex<UnixStream>,
+    frame_timeout: Duration,
+}
+
+impl UnixChannel {
+    /// Wraps an accepted stream.
+    pub fn new(stream: UnixStream, frame_timeout: Duration) -> std::io::Result<Self> {
+        Ok(Self {
+            writer: Mutex::new(stream.try_clone()?),
+            reader: Mutex::new(stream),
+            frame_timeout,
+        })
+    }
+}
+
+impl Channel for UnixChannel {
+    fn receive(&self, body: &mut Vec<u8>, limits: &Limits, tick: Duration) -> Received {
+        let mut stream = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = stream.set_read_timeout(Some(tick));
+        let mut prefix = [0u8; PREFIX_LEN];
+        let mut got = 0;
+        let mut started: Option<Instant> = None;
+        while got < PREFIX_LEN {
+            match stream.read(prefix.get_mut(got..).unwrap_or_default()) {
+                Ok(0) => return Received::Closed,
+                Ok(n) => {
+                    got += n;
+                    started.get_or_insert_with(Instant::now);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    match started {
+                        None => return Received::Idle,
+                        Some(at) if at.elapsed() > self.frame_timeout => return Received::Stalled,
+                        Some(_) => {}
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Received::Closed,
+            }
+        }
+        let started = started.unwrap_or_else(Instant::now);
+        let Ok(len) = parse_prefix(prefix, limits) else {
+            return Received::TooLarge;
+        };
+        body.clear();
+        body.resize(len, 0);
+        let mut filled = 0;
+        while filled < len {
+            match stream.read(body.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => return Received::Closed,
+                Ok(n) => filled += n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if started.elapsed() > self.frame_timeout {
+                        return Received::Stalled;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Received::Closed,
+            }
+        }
+        Received::Frame
+    }
+
+    fn send(&self, frame: &[u8]) -> bool {
+        if frame.is_empty() {
+            return false;
+        }
+        let mut stream = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        stream.write_all(frame).is_ok()
+    }
+
+    fn close_reading(&self) {
+        let stream = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = stream.shutdown(std::net::Shutdown::Read);
+    }
+}
+
+/// Serves one connection until it closes; runs on the connection's own thread.
+pub(crate) fn serve(
+    shared: &Arc<Shared>,
+    channel: Arc<dyn Channel>,
+    socket: Socket,
+    id: u64,
+    peer: Peer,
+) {
     let label = match &socket {
         Socket::Admin => "admin".to_string(),
         Socket::Partition(name) => format!("partition {}", name.as_str()),
@@ -132,36 +221,41 @@ pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id
         "connection {id}: {label}, peer uid {} pid {}",
         peer.uid, peer.pid
     ));
-    let writer = match stream.try_clone() {
-        Ok(clone) => Arc::new(Writer {
-            stream: Mutex::new(clone),
-        }),
-        Err(_) => return,
-    };
-    let _ = stream.set_read_timeout(Some(TICK));
     let conn = Arc::new(shared.device.connect(socket));
     let in_flight = Arc::new(InFlight::default());
-    let mut stream = stream;
+    let limits = Limits::default();
+    // One buffer for the connection's frames, wiped after each decode.
+    let mut body = Vec::new();
+    let mut idle_since = Instant::now();
     let reason = loop {
-        let body = match read_frame(shared, &mut stream, &conn, &in_flight) {
-            Read_::Frame(body) => body,
-            Read_::Closed => break "closed",
-            Read_::TooLarge => {
-                let reply = refusal_without_id(Status::FrameTooLarge);
-                writer.send(&reply);
+        match channel.receive(&mut body, &limits, TICK) {
+            Received::Frame => idle_since = Instant::now(),
+            Received::Idle => {
+                if shared.is_shutting_down() {
+                    break "shutting down";
+                }
+                if idle_since.elapsed() > shared.config.idle_timeout
+                    && !conn.is_authenticated()
+                    && in_flight.is_empty()
+                {
+                    break "idle without a login";
+                }
+                continue;
+            }
+            Received::Closed => break "closed",
+            Received::Stalled => break "frame not completed in time",
+            Received::TooLarge => {
+                channel.send(&refusal_without_id(Status::FrameTooLarge).frame);
                 break "frame over the limit";
             }
-            Read_::TimedOut(why) => break why,
-        };
-        let mut body = zeroize::Zeroizing::new(body);
+        }
         let decoded = Request::decode(&body);
         ihsm_proto::wipe(&mut body);
         let request = match decoded {
             Ok(request) => request,
             Err(error) => {
                 let reply = shared.device.reply(&conn, Err(error));
-                let sent = writer.send(&reply);
-                if reply.close || !sent {
+                if !channel.send(&reply.frame) || reply.close {
                     break "undecodable header";
                 }
                 continue;
@@ -170,8 +264,7 @@ pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id
         let opcode = request.opcode();
         if !is_slow(opcode) {
             let reply = shared.device.reply(&conn, Ok(request));
-            let sent = writer.send(&reply);
-            if !sent {
+            if !channel.send(&reply.frame) {
                 break "peer gone";
             }
             continue;
@@ -179,10 +272,10 @@ pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id
         let request_id = request.request_id;
         in_flight.acquire(shared.config.max_in_flight);
         let job = {
-            let (shared, conn, writer, in_flight) = (
+            let (shared, conn, channel, in_flight) = (
                 shared.clone(),
                 conn.clone(),
-                writer.clone(),
+                channel.clone(),
                 in_flight.clone(),
             );
             Box::new(move || {
@@ -190,7 +283,7 @@ pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id
                 if matches!(opcode, Opcode::CreatePartition | Opcode::DeletePartition) {
                     shared.reconcile_sockets();
                 }
-                writer.send(&reply);
+                channel.send(&reply.frame);
                 in_flight.release();
             })
         };
@@ -201,11 +294,12 @@ pub(crate) fn serve(shared: &Arc<Shared>, stream: UnixStream, socket: Socket, id
             } else {
                 Status::Busy
             };
-            if !writer.send(&Device::refusal(request_id, status)) {
+            if !channel.send(&Device::refusal(request_id, status).frame) {
                 break "peer gone";
             }
         }
     };
+    ihsm_proto::wipe(&mut body);
     // Pool jobs of this connection finish and answer before its logins end.
     in_flight.wait_empty();
     drop(conn);
@@ -217,66 +311,4 @@ fn refusal_without_id(status: Status) -> Reply {
         .encode_frame(&Limits::default())
         .unwrap_or_default();
     Reply { frame, close: true }
-}
-
-/// Reads one frame, enforcing the limit, the frame timeout and the idle rule.
-fn read_frame(
-    shared: &Shared,
-    stream: &mut UnixStream,
-    conn: &Connection,
-    in_flight: &InFlight,
-) -> Read_ {
-    let mut prefix = [0u8; PREFIX_LEN];
-    let idle_since = Instant::now();
-    let mut got = 0;
-    let mut frame_started = None;
-    while got < PREFIX_LEN {
-        if got == 0 && shared.is_shutting_down() {
-            return Read_::Closed;
-        }
-        match stream.read(prefix.get_mut(got..).unwrap_or_default()) {
-            Ok(0) => return Read_::Closed,
-            Ok(n) => {
-                got += n;
-                frame_started.get_or_insert_with(Instant::now);
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                match frame_started {
-                    Some(started) if started.elapsed() > shared.config.frame_timeout => {
-                        return Read_::TimedOut("frame not completed in time")
-                    }
-                    None if idle_since.elapsed() > shared.config.idle_timeout
-                        && !conn.is_authenticated()
-                        && in_flight.is_empty() =>
-                    {
-                        return Read_::TimedOut("idle without a login")
-                    }
-                    _ => {}
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return Read_::Closed,
-        }
-    }
-    let started = frame_started.unwrap_or_else(Instant::now);
-    let len = match parse_prefix(prefix, &Limits::default()) {
-        Ok(len) => len,
-        Err(_) => return Read_::TooLarge,
-    };
-    let mut body = vec![0u8; len];
-    let mut filled = 0;
-    while filled < len {
-        match stream.read(body.get_mut(filled..).unwrap_or_default()) {
-            Ok(0) => return Read_::Closed,
-            Ok(n) => filled += n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if started.elapsed() > shared.config.frame_timeout {
-                    return Read_::TimedOut("frame not completed in time");
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return Read_::Closed,
-        }
-    }
-    Read_::Frame(body)
 }

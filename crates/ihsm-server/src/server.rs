@@ -20,7 +20,7 @@ use ihsm_store::{
 };
 use rustix::event::{poll, PollFd, PollFlags};
 
-use crate::conn::{self, Peer};
+use crate::conn::{self, Channel, Peer, UnixChannel};
 use crate::fuses::{self, SECURITY_VERSION};
 use crate::harden;
 use crate::pool::Pool;
@@ -71,8 +71,8 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     shutting_down: AtomicBool,
     listeners: Mutex<BTreeMap<String, Arc<Listener>>>,
-    /// Write ends of the live connections, to shut their reads down at exit.
-    streams: Mutex<BTreeMap<u64, UnixStream>>,
+    /// The live connections, to stop their reading at exit.
+    channels: Mutex<BTreeMap<u64, Arc<dyn Channel>>>,
     active: AtomicUsize,
     next_connection: AtomicU64,
 }
@@ -241,7 +241,7 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         config,
         shutting_down: AtomicBool::new(false),
         listeners: Mutex::new(BTreeMap::new()),
-        streams: Mutex::new(BTreeMap::new()),
+        channels: Mutex::new(BTreeMap::new()),
         active: AtomicUsize::new(0),
         next_connection: AtomicU64::new(1),
     });
@@ -333,21 +333,24 @@ fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
                 pid: 0,
             });
         let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-        if let Ok(clone) = stream.try_clone() {
-            shared
-                .streams
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(id, clone);
-        }
+        let channel: Arc<dyn Channel> = match UnixChannel::new(stream, shared.config.frame_timeout)
+        {
+            Ok(channel) => Arc::new(channel),
+            Err(_) => continue,
+        };
+        shared
+            .channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, channel.clone());
         shared.active.fetch_add(1, Ordering::AcqRel);
         let (thread_shared, socket) = (shared.clone(), listener.socket.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("conn-{id}"))
             .spawn(move || {
-                conn::serve(&thread_shared, stream, socket, id, peer);
+                conn::serve(&thread_shared, channel, socket, id, peer);
                 thread_shared
-                    .streams
+                    .channels
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .remove(&id);
@@ -355,7 +358,7 @@ fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
             });
         if spawned.is_err() {
             shared
-                .streams
+                .channels
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&id);
@@ -376,13 +379,13 @@ fn shutdown(shared: &Arc<Shared>) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clear();
-    for stream in shared
-        .streams
+    for channel in shared
+        .channels
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .values()
     {
-        let _ = stream.shutdown(std::net::Shutdown::Read);
+        channel.close_reading();
     }
     let deadline = Instant::now() + shared.config.drain_timeout;
     while shared.active.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
