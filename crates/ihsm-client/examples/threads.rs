@@ -15,23 +15,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ticket = login.issue_ticket()?;
     let second = Client::connect(&socket)?.attach(ticket)?;
     let sessions = [login.open_session()?, second.open_session()?];
-    let key = *sessions[0]
+    let [first_session, second_session] = &sessions;
+    let key = *first_session
         .find_objects(Template::new(vec![
             Attribute::Label(Text::new("example-signer")?),
             Attribute::Class(ObjectClass::PrivateKey),
         ])?)?
         .first()
         .ok_or("run the sign example first")?;
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let session = sessions[t % 2].clone();
+    let threads: Vec<_> = [first_session, second_session, first_session, second_session]
+        .into_iter()
+        .map(|session| {
+            let session = session.clone();
             std::thread::spawn(move || {
-                (0..50)
-                    .filter(|i| {
-                        session
-                            .sign(Mechanism::EcdsaSha256, key, &[*i as u8])
-                            .is_ok()
-                    })
+                (0u8..50)
+                    .filter(|i| session.sign(Mechanism::EcdsaSha256, key, &[*i]).is_ok())
                     .count()
             })
         })
