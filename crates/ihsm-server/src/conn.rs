@@ -111,7 +111,7 @@ pub enum Received {
 
 /// A connection's frames as its thread sees them: the server's side of the transport. The
 /// Unix socket is the one built; the shared-memory queues of DESIGN.md section 4 will be
-/// another, and the serving loop ([`serve`]) will not change.
+/// another, and the serving loop (`serve`) will not change.
 pub trait Channel: Send + Sync {
     /// Waits up to `tick` for a frame to begin; then reads it whole into `body` (within the
     /// frame timeout), refusing a length over `limits` before allocating anything.

@@ -1,0 +1,369 @@
+//! The locked arena: where the daemon keeps its secrets. One anonymous mapping, locked in
+//! memory (`mlock`, within `RLIMIT_MEMLOCK`: never `mlockall`, which fails for ordinary users
+//! under default limits), excluded from core dumps (`MADV_DONTDUMP`) and wiped in a forked
+//! child (`MADV_WIPEONFORK`). Once [`install`]ed, it serves every allocation AWS-LC makes
+//! (its keys, their big numbers and contexts, through `CRYPTO_set_mem_functions`) and every
+//! [`SecretBytes`](crate::SecretBytes) buffer up to 16 KiB.
+//!
+//! Blocks come in size classes from 32 bytes to 16 KiB, each with a 16-byte header (the
+//! requested size and the class), and go back to their class's free list wiped. A request
+//! larger than the largest class, or one the arena has no room for, is served from the
+//! ordinary heap with the same header and the same wipe on free, and counted, so the daemon
+//! can report how much of its secret memory is locked.
+//!
+//! Without `install` (tests, clients) nothing changes: every allocation is the heap's.
+//! `unsafe` here is confined to the mapping, the raw blocks, and the C callbacks; every block
+//! says why it holds.
+#![allow(unsafe_code)]
+
+use core::ffi::{c_char, c_int, c_void};
+use core::ptr::NonNull;
+use std::alloc::Layout;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+/// Bytes before every block: the requested size and the class (or [`HEAP`]).
+const HEADER: usize = 16;
+/// Alignment of every block (and of what AWS-LC gets).
+const ALIGN: usize = 16;
+/// Block sizes, header included.
+const CLASSES: [usize; 10] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+/// The class tag of a block from the ordinary heap.
+const HEAP: u64 = u64::MAX;
+
+/// What the arena holds, for the daemon's log and status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArenaStats {
+    /// Bytes mapped.
+    pub capacity: usize,
+    /// Whether `mlock` succeeded (the pages cannot be swapped out).
+    pub locked: bool,
+    /// Bytes of blocks handed out now (headers and class rounding included).
+    pub in_use: usize,
+    /// The most ever in use.
+    pub peak: usize,
+    /// Allocations that found the arena full and went to the heap.
+    pub overflowed: u64,
+    /// Allocations over the largest class, served by the heap.
+    pub oversized: u64,
+}
+
+struct Arena {
+    base: usize,
+    len: usize,
+    locked: bool,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// Offset of the first never-used byte.
+    bump: usize,
+    /// Free blocks by class, as offsets.
+    free: [Vec<usize>; CLASSES.len()],
+    in_use: usize,
+    peak: usize,
+    overflowed: u64,
+    oversized: u64,
+}
+
+static ARENA: OnceLock<Arena> = OnceLock::new();
+
+/// Maps and locks an arena of up to `max_bytes` (less if `RLIMIT_MEMLOCK` is lower), and hands
+/// AWS-LC's allocations to it. Call it first thing in `main`, before anything uses AWS-LC:
+/// AWS-LC accepts its memory functions only once and only before its first allocation.
+pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
+    use rustix::process::{getrlimit, Resource};
+    let page = rustix::param::page_size();
+    let limit = getrlimit(Resource::Memlock).current.map_or(max_bytes, |limit| {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    });
+    // Leave a page of the lock limit for anything else that locks.
+    let len = max_bytes.min(limit.saturating_sub(page)) / page * page;
+    if len < page {
+        return Err(format!(
+            "RLIMIT_MEMLOCK ({limit} bytes) leaves no room for a locked arena"
+        ));
+    }
+    // SAFETY: an anonymous private mapping at an address of the kernel's choosing aliases
+    // nothing; it lives for the process (never unmapped: blocks in it may be in use until
+    // exit).
+    let base = unsafe {
+        rustix::mm::mmap_anonymous(
+            core::ptr::null_mut(),
+            len,
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::PRIVATE,
+        )
+    }
+    .map_err(|e| format!("cannot map the arena: {e}"))?;
+    // SAFETY: `base..base + len` is the mapping just made.
+    let locked = unsafe { rustix::mm::mlock(base, len) }.is_ok();
+    // SAFETY: as above; advice changes no contents.
+    unsafe {
+        let _ = rustix::mm::madvise(base, len, rustix::mm::Advice::LinuxDontDump);
+        let _ = rustix::mm::madvise(base, len, rustix::mm::Advice::LinuxWipeOnFork);
+    }
+    let arena = Arena {
+        base: base as usize,
+        len,
+        locked,
+        state: Mutex::new(State {
+            bump: 0,
+            free: Default::default(),
+            in_use: 0,
+            peak: 0,
+            overflowed: 0,
+            oversized: 0,
+        }),
+    };
+    if ARENA.set(arena).is_err() {
+        return Err("the arena is already installed".into());
+    }
+    crate::shim::set_mem_functions(arena_malloc, arena_realloc, arena_free)
+        .map_err(|()| "AWS-LC refused the arena's memory functions (it allocated already)")?;
+    stats().ok_or_else(|| "the arena is missing".to_string())
+}
+
+/// The arena's numbers, if one is installed.
+pub fn stats() -> Option<ArenaStats> {
+    let arena = ARENA.get()?;
+    let state = arena.state.lock().unwrap_or_else(PoisonError::into_inner);
+    Some(ArenaStats {
+        capacity: arena.len,
+        locked: arena.locked,
+        in_use: state.in_use,
+        peak: state.peak,
+        overflowed: state.overflowed,
+        oversized: state.oversized,
+    })
+}
+
+/// The class of a block for `size` bytes of payload.
+fn class_of(size: usize) -> Option<usize> {
+    let total = size.checked_add(HEADER)?;
+    CLASSES.iter().position(|class| *class >= total)
+}
+
+/// A block of at least `size` bytes, 16-aligned, with its header written; null if even the
+/// heap has no room.
+fn allocate(size: usize) -> *mut u8 {
+    if let (Some(arena), Some(class)) = (ARENA.get(), class_of(size)) {
+        let block_len = CLASSES.get(class).copied().unwrap_or(0);
+        let mut state = arena.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let offset = match state.free.get_mut(class).and_then(Vec::pop) {
+            Some(offset) => Some(offset),
+            None if state.bump + block_len <= arena.len => {
+                let offset = state.bump;
+                state.bump += block_len;
+                Some(offset)
+            }
+            None => None,
+        };
+        match offset {
+            Some(offset) => {
+                state.in_use += block_len;
+                state.peak = state.peak.max(state.in_use);
+                drop(state);
+                let block = (arena.base + offset) as *mut u8;
+                // SAFETY: `block..block + block_len` lies in the arena (bump and free lists
+                // only hold offsets of whole blocks inside `len`), is 16-aligned (the base
+                // is page-aligned and every class a multiple of 16), and is owned by no one
+                // else (it was free).
+                unsafe { write_header(block, size, class as u64) };
+                // SAFETY: within the block, past its header.
+                return unsafe { block.add(HEADER) };
+            }
+            None => state.overflowed += 1,
+        }
+    } else if let Some(arena) = ARENA.get() {
+        arena
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .oversized += 1;
+    }
+    let Some(layout) = heap_layout(size) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: the layout has a non-zero size (the header at least).
+    let block = unsafe { std::alloc::alloc(layout) };
+    if block.is_null() {
+        return block;
+    }
+    // SAFETY: `block` is a fresh allocation of `HEADER + size` bytes, 16-aligned.
+    unsafe {
+        write_header(block, size, HEAP);
+        block.add(HEADER)
+    }
+}
+
+fn heap_layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size.checked_add(HEADER)?, ALIGN).ok()
+}
+
+/// # Safety
+/// `block` must be valid for writes of `HEADER` bytes and 8-aligned.
+unsafe fn write_header(block: *mut u8, size: usize, class: u64) {
+    // SAFETY: by the caller.
+    unsafe {
+        block.cast::<u64>().write(size as u64);
+        block.cast::<u64>().add(1).write(class);
+    }
+}
+
+/// The payload size and class of a block handed out by [`allocate`].
+///
+/// # Safety
+/// `ptr` must have come from [`allocate`] and not have been freed.
+unsafe fn header_of(ptr: *mut u8) -> (usize, u64) {
+    // SAFETY: by the caller, the header precedes `ptr` in the same block.
+    unsafe {
+        let block = ptr.sub(HEADER);
+        (
+            usize::try_from(block.cast::<u64>().read()).unwrap_or(0),
+            block.cast::<u64>().add(1).read(),
+        )
+    }
+}
+
+/// Wipes and releases a block.
+///
+/// # Safety
+/// `ptr` must have come from [`allocate`] and not have been freed.
+unsafe fn release(ptr: *mut u8) {
+    // SAFETY: by the caller.
+    let (size, class) = unsafe { header_of(ptr) };
+    // SAFETY: the payload is `size` bytes from `ptr`, all owned by this block.
+    zeroize::Zeroize::zeroize(unsafe { core::slice::from_raw_parts_mut(ptr, size) });
+    // SAFETY: the header is the block's first bytes.
+    let block = unsafe { ptr.sub(HEADER) };
+    if class == HEAP {
+        if let Some(layout) = heap_layout(size) {
+            // SAFETY: the block was allocated by `std::alloc::alloc` with this layout.
+            unsafe { std::alloc::dealloc(block, layout) };
+        }
+        return;
+    }
+    let Some(arena) = ARENA.get() else { return };
+    let class = usize::try_from(class).unwrap_or(usize::MAX);
+    let block_len = CLASSES.get(class).copied().unwrap_or(0);
+    let mut state = arena.state.lock().unwrap_or_else(PoisonError::into_inner);
+    state.in_use = state.in_use.saturating_sub(block_len);
+    if let Some(free) = state.free.get_mut(class) {
+        free.push(block as usize - arena.base);
+    }
+}
+
+extern "C" fn arena_malloc(size: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
+    allocate(size).cast()
+}
+
+extern "C" fn arena_free(ptr: *mut c_void, _file: *const c_char, _line: c_int) {
+    if !ptr.is_null() {
+        // SAFETY: AWS-LC frees only what its malloc (this arena, installed before its first
+        // allocation) returned, once.
+        unsafe { release(ptr.cast()) };
+    }
+}
+
+extern "C" fn arena_realloc(
+    ptr: *mut c_void,
+    size: usize,
+    _file: *const c_char,
+    _line: c_int,
+) -> *mut c_void {
+    let fresh = allocate(size);
+    if ptr.is_null() || fresh.is_null() {
+        return fresh.cast();
+    }
+    // SAFETY: `ptr` came from this arena's malloc (as in `arena_free`); the copy stays within
+    // both blocks' payloads; then the old block is released once.
+    unsafe {
+        let (old, _) = header_of(ptr.cast());
+        core::ptr::copy_nonoverlapping(ptr.cast::<u8>(), fresh, old.min(size));
+        release(ptr.cast());
+    }
+    fresh.cast()
+}
+
+/// A buffer of secret bytes in the arena (or the heap, without one): wiped and released when
+/// dropped.
+pub(crate) struct SecretBox {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the box owns its block exclusively; the bytes are plain data.
+unsafe impl Send for SecretBox {}
+// SAFETY: shared access only reads.
+unsafe impl Sync for SecretBox {}
+
+impl SecretBox {
+    /// A copy of `bytes`.
+    pub(crate) fn copy_of(bytes: &[u8]) -> Self {
+        let ptr = allocate(bytes.len());
+        let Some(ptr) = NonNull::new(ptr) else {
+            std::alloc::handle_alloc_error(
+                heap_layout(bytes.len()).unwrap_or_else(|| Layout::new::<[u8; HEADER]>()),
+            );
+        };
+        // SAFETY: the block has room for `bytes.len()` bytes and does not overlap `bytes`.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.as_ptr(), bytes.len()) };
+        Self {
+            ptr,
+            len: bytes.len(),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: the block holds `len` initialised bytes for the box's life.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as above, and `&mut self` makes the access exclusive.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Shortens the visible length (the block keeps its size; the tail is wiped).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            if let Some(tail) = self.as_mut_slice().get_mut(len..) {
+                zeroize::Zeroize::zeroize(tail);
+            }
+            self.len = len;
+        }
+    }
+}
+
+impl Drop for SecretBox {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `allocate` and is released once, here. `release`
+        // wipes the whole requested size, which the visible length never exceeds.
+        unsafe { release(self.ptr.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_fit_their_blocks() {
+        assert_eq!(class_of(0), Some(0));
+        assert_eq!(class_of(16), Some(0));
+        assert_eq!(class_of(17), Some(1));
+        assert_eq!(class_of(16384 - HEADER), Some(9));
+        assert_eq!(class_of(16384 - HEADER + 1), None);
+        assert!(CLASSES.iter().all(|c| c % ALIGN == 0));
+    }
+
+    #[test]
+    fn a_secret_box_without_an_arena_is_a_wiped_heap_buffer() {
+        let mut secret = SecretBox::copy_of(b"0123456789");
+        assert_eq!(secret.as_slice(), b"0123456789");
+        secret.truncate(4);
+        assert_eq!(secret.as_slice(), b"0123");
+        let empty = SecretBox::copy_of(b"");
+        assert!(empty.as_slice().is_empty());
+    }
+}
