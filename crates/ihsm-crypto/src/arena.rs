@@ -73,9 +73,11 @@ static ARENA: OnceLock<Arena> = OnceLock::new();
 pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
     use rustix::process::{getrlimit, Resource};
     let page = rustix::param::page_size();
-    let limit = getrlimit(Resource::Memlock).current.map_or(max_bytes, |limit| {
-        usize::try_from(limit).unwrap_or(usize::MAX)
-    });
+    let limit = getrlimit(Resource::Memlock)
+        .current
+        .map_or(max_bytes, |limit| {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        });
     // Leave a page of the lock limit for anything else that locks.
     let len = max_bytes.min(limit.saturating_sub(page)) / page * page;
     if len < page {
@@ -303,7 +305,7 @@ impl SecretBox {
         let ptr = allocate(bytes.len());
         let Some(ptr) = NonNull::new(ptr) else {
             std::alloc::handle_alloc_error(
-                heap_layout(bytes.len()).unwrap_or_else(|| Layout::new::<[u8; HEADER]>()),
+                heap_layout(bytes.len()).unwrap_or_else(Layout::new::<[u8; HEADER]>),
             );
         };
         // SAFETY: the block has room for `bytes.len()` bytes and does not overlap `bytes`.

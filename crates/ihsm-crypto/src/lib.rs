@@ -14,7 +14,8 @@
 //! What it must never do: hand out key material except through the explicit `expose`/`pkcs8`
 //! accessors its callers seal; print a secret (no `Debug` shows one); serve a request while
 //! self-testing or after a hard error; use any cryptography other than AWS-LC's.
-//! `unsafe` is denied everywhere but the [`shim`](crate) module over AWS-LC's C API.
+//! `unsafe` is denied everywhere but the [`shim`](crate) module over AWS-LC's C API and the
+//! locked [`arena`] the daemon keeps its secrets in.
 #![deny(unsafe_code)]
 
 #[cfg(not(any(feature = "fips", feature = "non-fips")))]
@@ -24,6 +25,7 @@ compile_error!("ihsm-crypto needs one of the features `fips` (default) or `non-f
 #[cfg(all(feature = "test-hooks", not(debug_assertions)))]
 compile_error!("the `test-hooks` feature is for test builds only and refuses release builds");
 
+pub mod arena;
 mod ecdsa_sig;
 mod engine;
 mod error;

@@ -611,3 +611,34 @@ fn bignum_bytes(bn: *const ffi::BIGNUM) -> Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+/// AWS-LC's memory callbacks: `malloc`, `realloc` and `free` with the caller's file and line.
+pub(crate) type MallocFn =
+    extern "C" fn(usize, *const core::ffi::c_char, c_int) -> *mut core::ffi::c_void;
+/// See [`MallocFn`].
+pub(crate) type ReallocFn = extern "C" fn(
+    *mut core::ffi::c_void,
+    usize,
+    *const core::ffi::c_char,
+    c_int,
+) -> *mut core::ffi::c_void;
+/// See [`MallocFn`].
+pub(crate) type FreeFn = extern "C" fn(*mut core::ffi::c_void, *const core::ffi::c_char, c_int);
+
+/// Routes every AWS-LC allocation to these functions (the locked arena). AWS-LC takes them
+/// once, and only before its first allocation; otherwise it refuses.
+pub(crate) fn set_mem_functions(
+    malloc: MallocFn,
+    realloc: ReallocFn,
+    free: FreeFn,
+) -> core::result::Result<(), ()> {
+    // SAFETY: the three are plain functions that live as long as the program, with the
+    // signatures AWS-LC declares; AWS-LC only stores them.
+    let accepted =
+        unsafe { ffi::CRYPTO_set_mem_functions(Some(malloc), Some(realloc), Some(free)) };
+    if accepted == 1 {
+        Ok(())
+    } else {
+        Err(())
+    }
+}

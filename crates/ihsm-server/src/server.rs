@@ -398,5 +398,15 @@ fn shutdown(shared: &Arc<Shared>) {
         ));
     }
     shared.pool.shutdown();
+    if let Some(arena) = ihsm_crypto::arena::stats() {
+        log(&format!(
+            "locked arena at exit: {} KiB in use, peak {} KiB of {} KiB; {} allocations found it full, {} were over 16 KiB",
+            arena.in_use >> 10,
+            arena.peak >> 10,
+            arena.capacity >> 10,
+            arena.overflowed,
+            arena.oversized
+        ));
+    }
     log("stopped");
 }

@@ -768,6 +768,15 @@ fn hardening_holds_for_an_unprivileged_user() {
     if root {
         assert!(uid_line.contains("65534"), "runs unprivileged: {uid_line}");
     }
+    // The locked arena: some memory locked, without mlockall (which the default limit of an
+    // ordinary user would refuse).
+    let locked_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmLck:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(locked_kib >= 1024, "the arena is locked: {locked_kib} KiB");
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let core = limits
         .lines()

@@ -13,77 +13,71 @@ use core::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::arena::SecretBox;
+
 pub use ec::{EcPrivateKey, EcPublicKey};
 pub use rsa::{RsaPrivateKey, RsaPublicKey};
 pub use symmetric::{AesKey, GenericSecret, XtsKey, GCM_MAX_INVOCATIONS};
 
-/// Secret bytes (a derived secret, a raw key value): zeroized on drop, never printed.
-pub struct SecretBytes(Zeroizing<Vec<u8>>);
-
-impl Drop for SecretBytes {
-    fn drop(&mut self) {
-        // The whole allocation as spare capacity: `zeroize` wipes that with one `memset`
-        // behind a barrier, where it would wipe initialized bytes one volatile write at a
-        // time (correct either way; this is about speed).
-        self.0.clear();
-        zeroize::Zeroize::zeroize(&mut *self.0);
-    }
-}
+/// Secret bytes (a derived secret, a raw key value): in the locked arena when the daemon
+/// installed one (up to 16 KiB), wiped when dropped, never printed.
+pub struct SecretBytes(SecretBox);
 
 impl SecretBytes {
-    /// Takes ownership of `bytes`.
+    /// Takes `bytes` (they move into the arena; the vector is wiped).
     pub fn new(bytes: Vec<u8>) -> Self {
-        SecretBytes(Zeroizing::new(bytes))
+        let mut bytes = Zeroizing::new(bytes);
+        let secret = SecretBytes(SecretBox::copy_of(&bytes));
+        // The whole allocation as spare capacity: one `memset` behind a barrier.
+        bytes.clear();
+        secret
     }
 
-    /// Copies `bytes` into a new zeroizing buffer.
+    /// Copies `bytes`.
     pub fn from_slice(bytes: &[u8]) -> Self {
-        SecretBytes(Zeroizing::new(bytes.to_vec()))
+        SecretBytes(SecretBox::copy_of(bytes))
     }
 
     /// The secret itself. Callers must not copy it into non-zeroizing storage.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        self.0.as_slice()
     }
 
-    /// The zeroizing buffer itself, to hand on without a copy.
-    pub fn into_zeroizing(mut self) -> Zeroizing<Vec<u8>> {
-        core::mem::take(&mut self.0)
+    /// A zeroizing copy, to hand on (to a wire message).
+    pub fn into_zeroizing(self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.0.as_slice().to_vec())
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.as_slice().len()
     }
 
     pub(crate) fn expose_mut(&mut self) -> &mut [u8] {
-        &mut self.0
+        self.0.as_mut_slice()
     }
 
     /// Shortens in place; the cut tail is wiped first.
     pub(crate) fn truncate(&mut self, len: usize) {
-        if let Some(tail) = self.0.get_mut(len..) {
-            zeroize::Zeroize::zeroize(tail);
-        }
         self.0.truncate(len);
     }
 
     /// True if empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 }
 
 impl PartialEq for SecretBytes {
     /// Constant-time comparison.
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_slice().ct_eq(other.0.as_slice()).into()
+        self.expose().ct_eq(other.expose()).into()
     }
 }
 
 impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretBytes({} bytes, redacted)", self.0.len())
+        write!(f, "SecretBytes({} bytes, redacted)", self.len())
     }
 }
 

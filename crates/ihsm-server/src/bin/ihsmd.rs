@@ -20,10 +20,28 @@ struct Args {
     /// Seconds an unauthenticated connection may stay idle.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     idle_timeout: u64,
+    /// Size of the locked arena for secrets, in MiB (capped by RLIMIT_MEMLOCK).
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    locked_arena_mib: usize,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // First, before anything uses AWS-LC: its allocations go to the locked arena.
+    match ihsm_crypto::arena::install(args.locked_arena_mib.saturating_mul(1 << 20)) {
+        Ok(stats) => log(&format!(
+            "locked arena: {} KiB{}",
+            stats.capacity >> 10,
+            if stats.locked {
+                ", locked in memory"
+            } else {
+                ", NOT locked (mlock failed)"
+            }
+        )),
+        Err(reason) => log(&format!(
+            "no locked arena ({reason}); secrets stay on the heap"
+        )),
+    }
     let dir = args
         .state_dir
         .unwrap_or_else(ihsm_proto::layout::default_state_dir);
