@@ -248,36 +248,45 @@ fn s1_sigkill_during_key_creation_loses_no_acknowledged_key() {
     provision(&daemon, &["s1"]);
     let mut acked: Vec<String> = Vec::new();
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut last_counter = counter_value(&daemon);
     for round in 0..rounds {
         let session = user_session(&daemon, "s1");
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(Mutex::new(Vec::new()));
-        let writer = {
-            let (stop, done, session) = (stop.clone(), done.clone(), session.clone());
-            std::thread::spawn(move || {
-                let mut i = 0;
-                while !stop.load(Ordering::Acquire) {
-                    let label = format!("r{round}k{i}");
-                    let made = session.generate_key(
-                        ihsm_client::proto::KeySpec::Aes(ihsm_client::proto::AesKeySize::Aes256),
-                        template(vec![Attribute::Token(true), Attribute::Label(text(&label))]),
-                    );
-                    match made {
-                        Ok(_) => done.lock().unwrap().push(label),
-                        Err(_) => return,
+        // Two writers on one connection, so kills also land inside group commits.
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let (stop, done, session) = (stop.clone(), done.clone(), session.clone());
+                std::thread::spawn(move || {
+                    let mut i = 0;
+                    while !stop.load(Ordering::Acquire) {
+                        let label = format!("r{round}w{w}k{i}");
+                        let made = session.generate_key(
+                            ihsm_client::proto::KeySpec::Aes(
+                                ihsm_client::proto::AesKeySize::Aes256,
+                            ),
+                            template(vec![Attribute::Token(true), Attribute::Label(text(&label))]),
+                        );
+                        match made {
+                            Ok(_) => done.lock().unwrap().push(label),
+                            Err(_) => return,
+                        }
+                        i += 1;
                     }
-                    i += 1;
-                }
+                })
             })
-        };
+            .collect();
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         std::thread::sleep(Duration::from_millis(20 + seed % 150));
         daemon.kill();
         stop.store(true, Ordering::Release);
-        writer.join().unwrap();
+        for writer in writers {
+            writer.join().unwrap();
+        }
         acked.extend(done.lock().unwrap().drain(..));
+        let before = counter_value(&daemon);
         daemon.restart();
         let status = Client::connect(daemon.admin_socket())
             .unwrap()
@@ -288,6 +297,18 @@ fn s1_sigkill_during_key_creation_loses_no_acknowledged_key() {
             DeviceState::Operational,
             "round {round}: {status:?}"
         );
+        // S26: the monotonic counter never goes down across a crash and a restart, and it
+        // moves on with the commits.
+        let after = counter_value(&daemon);
+        assert!(
+            after >= before,
+            "round {round}: counter {before} -> {after}"
+        );
+        assert!(
+            after >= last_counter,
+            "round {round}: counter {last_counter} -> {after}"
+        );
+        last_counter = after;
     }
     let session = user_session(&daemon, "s1");
     let all = session.find_objects(template(vec![])).unwrap();
@@ -308,10 +329,23 @@ fn s1_sigkill_during_key_creation_loses_no_acknowledged_key() {
         session.encrypt(gcm, found[0], b"usable").unwrap();
     }
     eprintln!(
-        "S1: {rounds} kills, {} acknowledged keys all present and usable",
+        "S1: {rounds} kills, {} acknowledged keys all present and usable; counter at {last_counter}",
         acked.len()
     );
     assert!(!acked.is_empty());
+    assert!(last_counter > 0, "the counter moved with the commits");
+}
+
+/// The value of the store's monotonic counter: the higher of its two slots (the MACs are the
+/// store's business; a slot's value is bytes 8..16).
+fn counter_value(daemon: &Daemon) -> u64 {
+    let bytes = std::fs::read(daemon.state_dir().join("store.counter")).unwrap();
+    bytes
+        .chunks(64)
+        .filter(|slot| slot.starts_with(b"IHSMCTR1"))
+        .map(|slot| u64::from_be_bytes(slot[8..16].try_into().unwrap()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// S4 through the daemon: an older copy of the store put back is refused at start; the
