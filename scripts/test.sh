@@ -14,7 +14,8 @@ step "clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --features ihsm-device/test-hooks -- -D warnings
 
 step "tests (FIPS build, test hooks on; the daemon and CLI run as shipped below)"
-cargo test --workspace --exclude ihsm-server --exclude ihsm-cli --features ihsm-device/test-hooks
+cargo test --workspace --exclude ihsm-server --exclude ihsm-cli --exclude ihsm-client \
+  --features ihsm-device/test-hooks
 
 step "as shipped, without test hooks: the device's scenarios, then ihsmd, the SDK and the CLI end to end"
 cargo clippy -p ihsm-device -p ihsm-server -p ihsm-cli --all-targets -- -D warnings

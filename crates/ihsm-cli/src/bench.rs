@@ -15,7 +15,7 @@ use ihsm_client::{Role, Session};
 use ihsm_crypto::{Engine, HashAlg, RsaSignatureScheme};
 use serde_json::json;
 
-use crate::{describe, Ctx};
+use crate::{describe, progress, Ctx};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -221,7 +221,7 @@ fn run(
         .login(Role::CryptoUser, user_pin)
         .map_err(|e| describe(&e))?;
     let setup = login.open_session().map_err(|e| describe(&e))?;
-    let _progress = eprint_progress("making the bench keys");
+    let _progress = progress("making the bench keys");
     let keys = make_keys(&setup).map_err(|e| describe(&e))?;
     drop(_progress);
     // One connection (and session) per client thread, attached to the login by ticket.
@@ -246,7 +246,7 @@ fn run(
     });
     for op in chosen {
         for &threads in &args.threads {
-            let _progress = eprint_progress(&format!("{} x{threads}", op.name()));
+            let _progress = progress(&format!("{} x{threads}", op.name()));
             let input = Arc::new(vec![0x5au8; op.input_len()]);
             let mut daemon = measure(threads, args.seconds, |t| {
                 let session = sessions.get(t % sessions.len().max(1)).cloned();
@@ -312,22 +312,6 @@ fn run(
         text
     });
     Ok(())
-}
-
-fn eprint_progress(what: &str) -> impl Drop {
-    struct Done(bool);
-    impl Drop for Done {
-        fn drop(&mut self) {
-            if self.0 {
-                let _ = write!(std::io::stderr(), "\r\x1b[K");
-            }
-        }
-    }
-    let tty = rustix::termios::isatty(std::io::stderr());
-    if tty {
-        let _ = write!(std::io::stderr(), "\rbench: {what}...");
-    }
-    Done(tty)
 }
 
 fn template(attributes: Vec<Attribute>) -> ihsm_client::Result<Template> {

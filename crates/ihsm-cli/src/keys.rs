@@ -2,7 +2,6 @@
 //! import; sign, verify, encrypt, decrypt, random. Keys are named by their label; both
 //! halves of a key pair share it, and each command picks the half it needs.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -14,7 +13,7 @@ use ihsm_client::proto::{
 use ihsm_client::{Role, Session};
 use serde_json::json;
 
-use crate::{describe, write_private, Ctx, PartitionArg};
+use crate::{describe, progress, write_private, Ctx, PartitionArg};
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -161,23 +160,6 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 fn user(ctx: &Ctx, partition: &PartitionArg) -> Result<Session, String> {
     ctx.partition_session(partition, Role::CryptoUser)
-}
-
-/// Says on standard error (when it is a terminal) that a slow operation is under way.
-fn progress(what: &str) -> impl Drop {
-    struct Done(bool);
-    impl Drop for Done {
-        fn drop(&mut self) {
-            if self.0 {
-                let _ = writeln!(std::io::stderr(), " done");
-            }
-        }
-    }
-    let tty = rustix::termios::isatty(std::io::stderr());
-    if tty {
-        let _ = write!(std::io::stderr(), "{what}...");
-    }
-    Done(tty)
 }
 
 /// A key of the partition by label: its objects, with class and key type.

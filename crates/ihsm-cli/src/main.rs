@@ -520,6 +520,24 @@ fn pin_command(ctx: &Ctx, command: PinCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// Says on standard error, when it is a terminal, that a slow operation is under way, and
+/// that it is done when the returned guard drops.
+pub fn progress(what: &str) -> impl Drop {
+    struct Done(bool);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            if self.0 {
+                let _ = writeln!(std::io::stderr(), " done");
+            }
+        }
+    }
+    let tty = rustix::termios::isatty(std::io::stderr());
+    if tty {
+        let _ = write!(std::io::stderr(), "{what}...");
+    }
+    Done(tty)
+}
+
 /// Writes `bytes` to a new file only its owner can read.
 pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;

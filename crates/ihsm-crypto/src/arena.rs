@@ -28,7 +28,10 @@ const ALIGN: usize = 16;
 /// Block sizes, header included.
 const CLASSES: [usize; 10] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 /// The class tag of a block from the ordinary heap.
-const HEAP: u64 = u64::MAX;
+const HEAP: u32 = u32::MAX;
+/// The high half of every header's second word: a pointer without it was not allocated here
+/// (AWS-LC allocated it before `install`), and is left alone rather than misread.
+const MAGIC: u64 = 0x4948_534d << 32;
 
 /// What the arena holds, for the daemon's log and status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +72,9 @@ static ARENA: OnceLock<Arena> = OnceLock::new();
 
 /// Maps and locks an arena of up to `max_bytes` (less if `RLIMIT_MEMLOCK` is lower), and hands
 /// AWS-LC's allocations to it. Call it first thing in `main`, before anything uses AWS-LC:
-/// AWS-LC accepts its memory functions only once and only before its first allocation.
+/// AWS-LC takes its memory functions only once, and a block it allocated before would come
+/// back to this arena's `free` without this arena's header. Such a block is recognised (no
+/// magic) and left alone, a leak rather than a misread header.
 pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
     use rustix::process::{getrlimit, Resource};
     let page = rustix::param::page_size();
@@ -121,7 +126,7 @@ pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
         return Err("the arena is already installed".into());
     }
     crate::shim::set_mem_functions(arena_malloc, arena_realloc, arena_free)
-        .map_err(|()| "AWS-LC refused the arena's memory functions (it allocated already)")?;
+        .map_err(|()| "AWS-LC refused the arena's memory functions (they were set already)")?;
     stats().ok_or_else(|| "the arena is missing".to_string())
 }
 
@@ -170,11 +175,18 @@ fn allocate(size: usize) -> *mut u8 {
                 // only hold offsets of whole blocks inside `len`), is 16-aligned (the base
                 // is page-aligned and every class a multiple of 16), and is owned by no one
                 // else (it was free).
-                unsafe { write_header(block, size, class as u64) };
+                unsafe { write_header(block, size, u32::try_from(class).unwrap_or(HEAP)) };
                 // SAFETY: within the block, past its header.
                 return unsafe { block.add(HEADER) };
             }
-            None => state.overflowed += 1,
+            None => {
+                state.overflowed += 1;
+                if state.overflowed == 1 {
+                    // Said once, while it happens: from here on some secrets are on the
+                    // ordinary heap (wiped the same way, but swappable).
+                    eprintln!("ihsm: the locked arena is full; further secrets use the heap");
+                }
+            }
         }
     } else if let Some(arena) = ARENA.get() {
         arena
@@ -204,27 +216,42 @@ fn heap_layout(size: usize) -> Option<Layout> {
 
 /// # Safety
 /// `block` must be valid for writes of `HEADER` bytes and 8-aligned.
-unsafe fn write_header(block: *mut u8, size: usize, class: u64) {
+unsafe fn write_header(block: *mut u8, size: usize, class: u32) {
     // SAFETY: by the caller.
     unsafe {
         block.cast::<u64>().write(size as u64);
-        block.cast::<u64>().add(1).write(class);
+        block.cast::<u64>().add(1).write(MAGIC | u64::from(class));
     }
 }
 
-/// The payload size and class of a block handed out by [`allocate`].
+/// The payload size and class of a block handed out by [`allocate`]; `None` for a block
+/// without this arena's header (or an arena class outside the arena).
 ///
 /// # Safety
-/// `ptr` must have come from [`allocate`] and not have been freed.
-unsafe fn header_of(ptr: *mut u8) -> (usize, u64) {
-    // SAFETY: by the caller, the header precedes `ptr` in the same block.
-    unsafe {
+/// `ptr` must be a live block of at least `HEADER` bytes before it: one from [`allocate`], or
+/// one AWS-LC's own `malloc` made (its 8-byte prefix follows a C allocator's chunk header).
+unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32)> {
+    // SAFETY: by the caller, `HEADER` readable bytes precede `ptr`.
+    let (size, tag) = unsafe {
         let block = ptr.sub(HEADER);
         (
-            usize::try_from(block.cast::<u64>().read()).unwrap_or(0),
-            block.cast::<u64>().add(1).read(),
+            block.cast::<u64>().read_unaligned(),
+            block.cast::<u64>().add(1).read_unaligned(),
         )
+    };
+    if tag & !0xFFFF_FFFF != MAGIC {
+        return None;
     }
+    let class = u32::try_from(tag & 0xFFFF_FFFF).ok()?;
+    if class != HEAP {
+        let arena = ARENA.get()?;
+        let block = ptr as usize - HEADER;
+        let block_len = CLASSES.get(usize::try_from(class).ok()?)?;
+        if block < arena.base || block + block_len > arena.base + arena.len {
+            return None;
+        }
+    }
+    Some((usize::try_from(size).ok()?, class))
 }
 
 /// Wipes and releases a block.
@@ -233,7 +260,10 @@ unsafe fn header_of(ptr: *mut u8) -> (usize, u64) {
 /// `ptr` must have come from [`allocate`] and not have been freed.
 unsafe fn release(ptr: *mut u8) {
     // SAFETY: by the caller.
-    let (size, class) = unsafe { header_of(ptr) };
+    let Some((size, class)) = (unsafe { header_of(ptr) }) else {
+        // Not this arena's: left alone (see `install`).
+        return;
+    };
     // SAFETY: the payload is `size` bytes from `ptr`, all owned by this block.
     zeroize::Zeroize::zeroize(unsafe { core::slice::from_raw_parts_mut(ptr, size) });
     // SAFETY: the header is the block's first bytes.
@@ -280,9 +310,17 @@ extern "C" fn arena_realloc(
     // SAFETY: `ptr` came from this arena's malloc (as in `arena_free`); the copy stays within
     // both blocks' payloads; then the old block is released once.
     unsafe {
-        let (old, _) = header_of(ptr.cast());
-        core::ptr::copy_nonoverlapping(ptr.cast::<u8>(), fresh, old.min(size));
-        release(ptr.cast());
+        match header_of(ptr.cast()) {
+            Some((old, _)) => {
+                core::ptr::copy_nonoverlapping(ptr.cast::<u8>(), fresh, old.min(size));
+                release(ptr.cast());
+            }
+            None => {
+                // Its size is unknown: fail the reallocation, as a full heap would.
+                release(fresh);
+                return core::ptr::null_mut();
+            }
+        }
     }
     fresh.cast()
 }

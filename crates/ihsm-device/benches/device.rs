@@ -82,7 +82,7 @@ fn main() {
     let device = Device::power_on(
         Platform {
             clock: Arc::new(ManualClock::default()),
-            fuses: Arc::new(DevelopmentFuses::new([7; 32])),
+            fuses: Arc::new(DevelopmentFuses::new(&[7; 32])),
             store: Arc::new(MemoryStore::new()),
         },
         DeviceConfig::for_tests(),

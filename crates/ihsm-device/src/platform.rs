@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ihsm_crypto::SecretBytes;
 use ihsm_proto::DeviceMode;
-use zeroize::Zeroizing;
 
 use crate::store::Store;
 
@@ -68,19 +68,20 @@ impl Clock for ManualClock {
 /// a security processor (which owns the fuses) and the firmware changes no caller.
 pub trait Fuses: Send + Sync {
     /// The unique device secret (UDS): 32 bytes, never output.
-    fn device_secret(&self) -> &[u8; 32];
+    fn device_secret(&self) -> &[u8];
     /// Whether this is a production or a development device.
     fn mode(&self) -> DeviceMode;
 }
 
-/// Fuses of a development device: a device secret held in ordinary (zeroized) memory.
-pub struct DevelopmentFuses(Zeroizing<[u8; 32]>);
+/// Fuses of a development device: a device secret held in memory as secret bytes (in the
+/// locked arena, in the daemon).
+pub struct DevelopmentFuses(SecretBytes);
 
 impl DevelopmentFuses {
     /// Fuses with this device secret.
     #[must_use]
-    pub fn new(device_secret: [u8; 32]) -> Self {
-        Self(Zeroizing::new(device_secret))
+    pub fn new(device_secret: &[u8; 32]) -> Self {
+        Self(SecretBytes::from_slice(device_secret))
     }
 }
 
@@ -91,8 +92,8 @@ impl fmt::Debug for DevelopmentFuses {
 }
 
 impl Fuses for DevelopmentFuses {
-    fn device_secret(&self) -> &[u8; 32] {
-        &self.0
+    fn device_secret(&self) -> &[u8] {
+        self.0.expose()
     }
 
     fn mode(&self) -> DeviceMode {

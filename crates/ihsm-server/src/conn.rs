@@ -50,6 +50,15 @@ pub fn is_slow(opcode: Opcode) -> bool {
     )
 }
 
+/// Gives an in-flight slot back when dropped.
+struct Released<'a>(&'a InFlight);
+
+impl Drop for Released<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 /// The requests a connection has in the pool.
 #[derive(Default)]
 struct InFlight {
@@ -123,20 +132,32 @@ pub trait Channel: Send + Sync {
     /// Stops reading (the daemon is stopping): the next `receive` returns `Closed`, while
     /// answers to requests already read can still be sent.
     fn close_reading(&self);
+
+    /// Ends the connection both ways (a peer that stopped reading, or the drain deadline).
+    fn close(&self);
 }
+
+/// How long a response may wait for a peer that does not read before the connection is
+/// closed: a client that stops reading cannot hold a pool thread (or the shutdown) longer.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A Unix stream socket as a [`Channel`].
 pub struct UnixChannel {
     reader: Mutex<UnixStream>,
     writer: Mutex<UnixStream>,
+    /// For shutting the socket down without waiting for the reader or a writer.
+    control: UnixStream,
     frame_timeout: Duration,
 }
 
 impl UnixChannel {
     /// Wraps an accepted stream.
     pub fn new(stream: UnixStream, frame_timeout: Duration) -> std::io::Result<Self> {
+        let writer = stream.try_clone()?;
+        writer.set_write_timeout(Some(SEND_TIMEOUT))?;
         Ok(Self {
-            writer: Mutex::new(stream.try_clone()?),
+            writer: Mutex::new(writer),
+            control: stream.try_clone()?,
             reader: Mutex::new(stream),
             frame_timeout,
         })
@@ -196,12 +217,21 @@ impl Channel for UnixChannel {
             return false;
         }
         let mut stream = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        stream.write_all(frame).is_ok()
+        let sent = stream.write_all(frame).is_ok();
+        if !sent {
+            // A partial frame may be on the wire, or the peer stopped reading: the
+            // connection cannot go on.
+            self.close();
+        }
+        sent
     }
 
     fn close_reading(&self) {
-        let stream = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = stream.shutdown(std::net::Shutdown::Read);
+        let _ = self.control.shutdown(std::net::Shutdown::Read);
+    }
+
+    fn close(&self) {
+        let _ = self.control.shutdown(std::net::Shutdown::Both);
     }
 }
 
@@ -279,12 +309,14 @@ pub(crate) fn serve(
                 in_flight.clone(),
             );
             Box::new(move || {
+                // Released however the job ends, a panic included, so the connection's
+                // thread never waits for it forever.
+                let _slot = Released(&in_flight);
                 let reply = shared.device.reply(&conn, Ok(request));
                 if matches!(opcode, Opcode::CreatePartition | Opcode::DeletePartition) {
                     shared.reconcile_sockets();
                 }
                 channel.send(&reply.frame);
-                in_flight.release();
             })
         };
         if shared.pool.submit(job).is_err() {

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use ihsm_crypto::Engine;
+use ihsm_crypto::{Engine, SecretBytes};
 use ihsm_device::DevelopmentFuses;
 use zeroize::Zeroizing;
 
@@ -27,13 +27,19 @@ pub struct FuseFile {
     /// The device secret, as the device sees it.
     pub fuses: DevelopmentFuses,
     /// The device secret again, for the storage key chain (the security processor's step).
-    pub device_secret: Zeroizing<[u8; 32]>,
+    pub device_secret: SecretBytes,
     /// Whether this start made them.
     pub created: bool,
 }
 
 /// Reads `path`, or makes new fuses there (a new development device) if it does not exist.
-pub fn load_or_create(path: &Path, engine: &Engine) -> Result<FuseFile, String> {
+/// `store_exists`: a store is already in the directory, so fuses missing beside it are an
+/// error (new fuses could never open it), not a new device.
+pub fn load_or_create(
+    path: &Path,
+    engine: &Engine,
+    store_exists: bool,
+) -> Result<FuseFile, String> {
     match OpenOptions::new().read(true).open(path) {
         Ok(mut file) => {
             let mut bytes = Zeroizing::new(Vec::with_capacity(LEN));
@@ -48,11 +54,15 @@ pub fn load_or_create(path: &Path, engine: &Engine) -> Result<FuseFile, String> 
                 )
             })?;
             Ok(FuseFile {
-                fuses: DevelopmentFuses::new(*secret),
-                device_secret: secret,
+                fuses: DevelopmentFuses::new(&secret),
+                device_secret: SecretBytes::from_slice(&*secret),
                 created: false,
             })
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && store_exists => Err(format!(
+            "{} is missing but a store is beside it: without its device secret the store cannot be opened (restore the file, or start on a new state directory)",
+            path.display()
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = Zeroizing::new([0u8; 32]);
             let _drawn = engine
@@ -72,14 +82,23 @@ pub fn load_or_create(path: &Path, engine: &Engine) -> Result<FuseFile, String> 
             file.write_all(&bytes)
                 .and_then(|()| file.sync_all())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            sync_parent(path)?;
             Ok(FuseFile {
-                fuses: DevelopmentFuses::new(*secret),
-                device_secret: secret,
+                fuses: DevelopmentFuses::new(&secret),
+                device_secret: SecretBytes::from_slice(&*secret),
                 created: true,
             })
         }
         Err(e) => Err(format!("cannot open {}: {e}", path.display())),
     }
+}
+
+/// Makes a new file's directory entry durable.
+pub fn sync_parent(path: &Path) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| format!("cannot sync {}: {e}", dir.display()))
 }
 
 fn parse(bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {

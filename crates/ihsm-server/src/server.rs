@@ -64,6 +64,9 @@ impl ServerConfig {
     }
 }
 
+/// The admin socket's key among the listeners: no partition name is empty.
+const ADMIN_KEY: &str = "";
+
 /// What every connection thread shares.
 pub(crate) struct Shared {
     pub(crate) device: Device,
@@ -86,6 +89,15 @@ impl Shared {
         log(line);
     }
 
+    /// A connection has ended: it no longer counts, and shutdown no longer waits for it.
+    fn forget(&self, id: u64) {
+        self.channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// Makes the partition sockets match the device's partitions: a socket for each new one,
     /// none for a deleted one. Called after partitions change, before the reply is sent, so a
     /// client that created a partition can connect to it at once.
@@ -98,7 +110,7 @@ impl Shared {
             .listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        listeners.retain(|key, _| key == "admin" || names.iter().any(|n| n.as_str() == key));
+        listeners.retain(|key, _| key == ADMIN_KEY || names.iter().any(|n| n.as_str() == key));
         for name in names {
             if listeners.contains_key(name.as_str()) {
                 continue;
@@ -111,6 +123,15 @@ impl Shared {
                 Err(e) => log(&format!("partition {}: no socket: {e}", name.as_str())),
             }
         }
+    }
+}
+
+/// Forgets a connection when its thread ends.
+struct Forget<'a>(&'a Shared, u64);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
     }
 }
 
@@ -201,29 +222,33 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
     }
 
     let engine = Engine::power_on();
-    let fuse_file = fuses::load_or_create(&dir.join("fuses"), &engine)?;
+    let store_path = dir.join("store.redb");
+    let store_exists = store_path.metadata().is_ok_and(|m| m.len() > 0);
+    let fuse_file = fuses::load_or_create(&dir.join("fuses"), &engine, store_exists)?;
     if fuse_file.created {
         log(&format!(
             "new development device: fuses made in {}",
             dir.join("fuses").display()
         ));
     }
-    let store: Arc<dyn Store> =
-        match ChainSecret::from_device_secret(&engine, &fuse_file.device_secret, SECURITY_VERSION)
-            .map_err(|e| ihsm_store::OpenError {
-                kind: e,
-                detail: "the storage chain could not be derived".into(),
-            })
-            .and_then(|chain| {
-                SealedStore::open(&engine, &chain, &OpenOptions::new(dir.join("store.redb")))
-            }) {
-            Ok(store) => Arc::new(store),
-            Err(e) if e.kind == StoreError::InUse => return Err(format!("the store {e}")),
-            Err(e) => {
-                log(&format!("the store was refused: {e}; serving status only"));
-                Arc::new(FailedStore(e.kind))
-            }
-        };
+    let store: Arc<dyn Store> = match ChainSecret::from_device_secret(
+        &engine,
+        fuse_file.device_secret.expose(),
+        SECURITY_VERSION,
+    )
+    .map_err(|e| ihsm_store::OpenError {
+        kind: e,
+        detail: "the storage chain could not be derived".into(),
+    })
+    .and_then(|chain| SealedStore::open(&engine, &chain, &OpenOptions::new(&store_path)))
+    {
+        Ok(store) => Arc::new(store),
+        Err(e) if e.kind == StoreError::InUse => return Err(format!("the store {e}")),
+        Err(e) => {
+            log(&format!("the store was refused: {e}; serving status only"));
+            Arc::new(FailedStore(e.kind))
+        }
+    };
     let device = Device::power_on_with_engine(
         engine,
         Platform {
@@ -250,7 +275,7 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         .listeners
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert("admin".into(), Arc::new(admin));
+        .insert(ADMIN_KEY.into(), Arc::new(admin));
     shared.reconcile_sockets();
 
     let state = shared.device.state();
@@ -348,21 +373,12 @@ fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
         let spawned = std::thread::Builder::new()
             .name(format!("conn-{id}"))
             .spawn(move || {
+                // Forgotten however the thread ends, a panic included.
+                let _forget = Forget(&thread_shared, id);
                 conn::serve(&thread_shared, channel, socket, id, peer);
-                thread_shared
-                    .channels
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&id);
-                thread_shared.active.fetch_sub(1, Ordering::AcqRel);
             });
         if spawned.is_err() {
-            shared
-                .channels
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&id);
-            shared.active.fetch_sub(1, Ordering::AcqRel);
+            shared.forget(id);
             log("connection refused: no thread for it");
         }
     }
@@ -394,8 +410,16 @@ fn shutdown(shared: &Arc<Shared>) {
     let left = shared.active.load(Ordering::Acquire);
     if left > 0 {
         log(&format!(
-            "{left} connections still busy at the drain deadline"
+            "{left} connections still busy at the drain deadline: closing them"
         ));
+        for channel in shared
+            .channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            channel.close();
+        }
     }
     shared.pool.shutdown();
     if let Some(arena) = ihsm_crypto::arena::stats() {

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ihsm_client::proto::{
-    Attribute, Curve, DeviceState, ErrorCause, KeyPairSpec, Limits, Mechanism, Opcode, Quotas,
-    Request, Response, Template,
+    Attribute, Curve, DeviceState, ErrorCause, Handle, KeyPairSpec, Limits, Mechanism, Opcode,
+    Quotas, Request, Response, Template,
 };
 use ihsm_client::{Client, Error, Role, Session, Status, Transport, UnixTransport};
 use ihsm_testkit::daemon::Daemon;
@@ -83,11 +83,7 @@ fn user_session(daemon: &Daemon, name: &str) -> Session {
         .unwrap()
 }
 
-fn ec_pair(
-    session: &Session,
-    label: &str,
-    token: bool,
-) -> (ihsm_client::proto::Handle, ihsm_client::proto::Handle) {
+fn ec_pair(session: &Session, label: &str, token: bool) -> (Handle, Handle) {
     session
         .generate_key_pair(
             KeyPairSpec::Ec(Curve::P256),
@@ -98,7 +94,18 @@ fn ec_pair(
         .value
 }
 
-fn find_label(session: &Session, label: &str) -> Vec<ihsm_client::proto::Handle> {
+/// Signs `message` with `private` (ECDSA P-256, SHA-256) and verifies it with `public`.
+fn sign_and_verify(session: &Session, public: Handle, private: Handle, message: &[u8]) {
+    let signature = session
+        .sign(Mechanism::EcdsaSha256, private, message)
+        .unwrap()
+        .value;
+    session
+        .verify(Mechanism::EcdsaSha256, public, message, &signature)
+        .unwrap();
+}
+
+fn find_label(session: &Session, label: &str) -> Vec<Handle> {
     session
         .find_objects(template(vec![Attribute::Label(text(label))]))
         .unwrap()
@@ -594,18 +601,7 @@ fn s25_sixteen_clients_on_four_partitions() {
                 let (public, private) = ec_pair(&session, &label, i % 2 == 0);
                 for round in 0..20 {
                     let message = format!("{label} round {round}");
-                    let signature = session
-                        .sign(Mechanism::EcdsaSha256, private, message.as_bytes())
-                        .unwrap()
-                        .value;
-                    session
-                        .verify(
-                            Mechanism::EcdsaSha256,
-                            public,
-                            message.as_bytes(),
-                            &signature,
-                        )
-                        .unwrap();
+                    sign_and_verify(&session, public, private, message.as_bytes());
                     let random = session.random(16).unwrap().value;
                     assert_eq!(random.len(), 16);
                 }
@@ -646,18 +642,7 @@ fn one_connection_serves_many_threads_at_once() {
                         ec_pair(&session, &format!("t{t}i{i}"), false);
                     }
                     let message = format!("{t}/{i}");
-                    let signature = session
-                        .sign(Mechanism::EcdsaSha256, private, message.as_bytes())
-                        .unwrap()
-                        .value;
-                    session
-                        .verify(
-                            Mechanism::EcdsaSha256,
-                            public,
-                            message.as_bytes(),
-                            &signature,
-                        )
-                        .unwrap();
+                    sign_and_verify(&session, public, private, message.as_bytes());
                 }
             })
         })
@@ -846,4 +831,29 @@ fn hardening_holds_for_an_unprivileged_user() {
     ihsm_testkit::daemon::terminate(pid);
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn missing_fuses_beside_a_store_are_refused_not_replaced() {
+    let mut daemon = start();
+    provision(&daemon, &["admin"]);
+    // A partition may be called `admin`: it gets its own socket beside the admin socket.
+    assert!(daemon.partition_socket("admin").exists());
+    user_session(&daemon, "admin").random(16).unwrap();
+    daemon.stop();
+    let fuses = daemon.state_dir().join("fuses");
+    let saved = std::fs::read(&fuses).unwrap();
+    std::fs::remove_file(&fuses).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ihsmd"))
+        .arg("--state-dir")
+        .arg(daemon.state_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fuses is missing"), "{stderr}");
+    assert!(!fuses.exists(), "no new device secret was made");
+    std::fs::write(&fuses, saved).unwrap();
+    daemon.restart();
+    user_session(&daemon, "admin").random(16).unwrap();
 }

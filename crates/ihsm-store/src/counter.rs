@@ -47,6 +47,7 @@ impl core::fmt::Debug for FileCounter {
 impl FileCounter {
     /// Opens (or creates, mode 0600) the counter file at `path`.
     pub(crate) fn open(path: &Path, sealer: Arc<Sealer>) -> Result<Self, StoreError> {
+        let existed = path.exists();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -55,6 +56,13 @@ impl FileCounter {
             .mode(0o600)
             .open(path)
             .map_err(|_| StoreError::Unavailable)?;
+        if !existed {
+            // The new file's directory entry, durable before the counter is relied on.
+            let dir = path.parent().unwrap_or(Path::new("."));
+            File::open(dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|_| StoreError::Unavailable)?;
+        }
         let counter = Self {
             file,
             sealer,

@@ -5,7 +5,7 @@
 //! AES-256-GCM with an IV made inside the module, both through the engine (so nothing is
 //! sealed or opened while it self-tests or after a hard error). storage.md is the format.
 
-use ihsm_crypto::{AesKey, Engine, GenericSecret, HashAlg, GCM_IV_LEN, GCM_TAG_LEN};
+use ihsm_crypto::{AesKey, Engine, GenericSecret, HashAlg, SecretBytes, GCM_IV_LEN, GCM_TAG_LEN};
 use zeroize::Zeroizing;
 
 use crate::api::StoreError;
@@ -26,7 +26,7 @@ pub(crate) const DIGEST_LEN: usize = 32;
 /// The secret of one security version in the chain. Zeroized on drop, never printed.
 pub struct ChainSecret {
     svn: u32,
-    secret: Zeroizing<Vec<u8>>,
+    secret: SecretBytes,
 }
 
 impl core::fmt::Debug for ChainSecret {
@@ -41,7 +41,7 @@ impl ChainSecret {
     /// the secret of the firmware's own version.
     pub fn from_device_secret(
         engine: &Engine,
-        device_secret: &[u8; 32],
+        device_secret: &[u8],
         svn: u32,
     ) -> Result<Self, StoreError> {
         if svn > MAX_SECURITY_VERSION {
@@ -67,11 +67,11 @@ impl ChainSecret {
         if svn > self.svn {
             return Err(StoreError::Unavailable);
         }
-        let mut secret = Zeroizing::new(self.secret.to_vec());
+        let mut secret = SecretBytes::from_slice(self.secret.expose());
         for version in (svn..self.svn).rev() {
             secret = kdf(
                 engine,
-                &secret,
+                secret.expose(),
                 b"ihsm storage svn step v1",
                 &version.to_be_bytes(),
             )?;
@@ -85,7 +85,7 @@ impl ChainSecret {
 pub(crate) struct Sealer {
     engine: Engine,
     svn: u32,
-    root: Zeroizing<Vec<u8>>,
+    root: SecretBytes,
     digest_key: GenericSecret,
     counter_key: GenericSecret,
 }
@@ -110,13 +110,13 @@ impl Sealer {
         let svn = chain.svn;
         let root = kdf(
             engine,
-            &chain.secret,
+            chain.secret.expose(),
             b"ihsm storage root key v1",
             &svn.to_be_bytes(),
         )?;
         let secret = |label: &[u8]| -> Result<GenericSecret, StoreError> {
-            let bytes = kdf(engine, &root, label, &[])?;
-            GenericSecret::from_bytes(&bytes).map_err(|_| StoreError::Unavailable)
+            let bytes = kdf(engine, root.expose(), label, &[])?;
+            GenericSecret::from_bytes(bytes.expose()).map_err(|_| StoreError::Unavailable)
         };
         Ok(Self {
             engine: engine.clone(),
@@ -133,8 +133,13 @@ impl Sealer {
     }
 
     fn record_key(&self, bound: &[u8]) -> Result<AesKey, StoreError> {
-        let bytes = kdf(&self.engine, &self.root, b"ihsm store record key v1", bound)?;
-        AesKey::from_bytes(&bytes).map_err(|_| StoreError::Unavailable)
+        let bytes = kdf(
+            &self.engine,
+            self.root.expose(),
+            b"ihsm store record key v1",
+            bound,
+        )?;
+        AesKey::from_bytes(bytes.expose()).map_err(|_| StoreError::Unavailable)
     }
 
     /// Seals `value` as record `key` of table `table`, written by commit `seq`.
@@ -254,12 +259,11 @@ fn kdf(
     secret: &[u8],
     label: &[u8],
     context: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-    let derived = engine
+) -> Result<SecretBytes, StoreError> {
+    Ok(engine
         .kbkdf_counter_hmac(HashAlg::Sha256, secret, label, context, 32)
         .map_err(|_| StoreError::Unavailable)?
-        .value;
-    Ok(Zeroizing::new(derived.expose().to_vec()))
+        .value)
 }
 
 #[cfg(test)]
@@ -277,14 +281,14 @@ mod tests {
         let v3 = ChainSecret::from_device_secret(&engine, &uds, 3).expect("v3");
         let v1 = ChainSecret::from_device_secret(&engine, &uds, 1).expect("v1");
         let stepped = v3.step_down(&engine, 1).expect("down");
-        assert_eq!(*stepped.secret, *v1.secret);
-        assert_ne!(*v3.secret, *v1.secret);
+        assert_eq!(stepped.secret.expose(), v1.secret.expose());
+        assert_ne!(v3.secret.expose(), v1.secret.expose());
         assert_eq!(
             v1.step_down(&engine, 3).unwrap_err(),
             StoreError::Unavailable
         );
         let other = ChainSecret::from_device_secret(&engine, &[8u8; 32], 1).expect("other");
-        assert_ne!(*other.secret, *v1.secret);
+        assert_ne!(other.secret.expose(), v1.secret.expose());
     }
 
     #[test]

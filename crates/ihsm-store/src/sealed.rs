@@ -9,9 +9,10 @@
 //!
 //! Writers queue; one of them (the leader) commits everything queued in one redb
 //! transaction, durable (two-phase) before any of them returns: group commit. The counter
-//! follows each durable commit. A failure of either leaves the store refusing writes until
-//! the daemon restarts, so memory and disk never drift further apart than one commit whose
-//! caller was told it failed.
+//! follows each durable commit. A failure before the transaction commits (the engine
+//! self-testing, say) fails that group and changes nothing; a failure of the commit itself
+//! or of the counter leaves the store refusing writes until the daemon restarts, so memory
+//! and disk never drift further apart than one commit whose caller was told it failed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -243,18 +244,14 @@ impl SealedStore {
             queue.leader = true;
             let group = core::mem::take(&mut queue.pending);
             drop(queue);
+            // A failure before the transaction's commit aborts it and leaves the disk as it
+            // was (the engine self-testing, say): only that group fails. `commit_group`
+            // latches the store itself when the disk may hold what memory does not.
             let outcome = catch_unwind(AssertUnwindSafe(|| self.commit_group(&group)))
-                .unwrap_or(Err(StoreError::Unavailable));
-            if outcome.is_err() {
-                let mut state = lock(&self.state);
-                state.failed.get_or_insert(
-                    outcome
-                        .as_ref()
-                        .err()
-                        .copied()
-                        .unwrap_or(StoreError::Unavailable),
-                );
-            }
+                .unwrap_or_else(|_| {
+                    lock(&self.state).failed = Some(StoreError::Unavailable);
+                    Err(StoreError::Unavailable)
+                });
             queue = lock(&self.queue);
             for (index, (ticket, _)) in group.iter().enumerate() {
                 let result = match &outcome {
@@ -307,7 +304,12 @@ impl SealedStore {
             let mut meta = txn.open_table(META).map_err(db_error)?;
             meta.insert(ROOT_KEY, root.as_slice()).map_err(db_error)?;
         }
-        txn.commit().map_err(db_error)?;
+        if let Err(error) = txn.commit() {
+            // The commit may or may not have reached the disk: refuse every later write.
+            let error = db_error(error);
+            state.failed = Some(error);
+            return Err(error);
+        }
         let (overlay, digest) = (change.overlay, change.digest);
         for (key, version) in overlay {
             match version {
@@ -317,8 +319,11 @@ impl SealedStore {
         }
         state.seq = seq;
         state.digest = digest;
-        drop(state);
-        self.counter.advance(seq)?;
+        if let Err(error) = self.counter.advance(seq) {
+            // The database holds the commit; its callers are told it failed.
+            state.failed = Some(error);
+            return Err(error);
+        }
         Ok(values)
     }
 }

@@ -70,7 +70,7 @@ impl Fixture {
         let clock = Arc::new(ManualClock::default());
         let platform = Platform {
             clock: clock.clone(),
-            fuses: Arc::new(DevelopmentFuses::new([0x42; 32])),
+            fuses: Arc::new(DevelopmentFuses::new(&[0x42; 32])),
             store: store.clone(),
         };
         Self {
