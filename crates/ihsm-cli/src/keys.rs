@@ -83,16 +83,23 @@ pub enum KeyCommand {
     },
 }
 
+/// The partition, the key (by label) and the input file of a cryptographic command.
 #[derive(Args, Debug)]
-pub struct SignArgs {
+pub struct KeyInput {
     #[command(flatten)]
     partition: PartitionArg,
     /// The key's label.
     #[arg(long, short = 'k')]
     key: String,
-    /// The file to sign.
+    /// The input file.
     #[arg(long = "in", short = 'i')]
     input: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    #[command(flatten)]
+    target: KeyInput,
     /// Where to write the signature [default: hex on standard output].
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
@@ -104,13 +111,7 @@ pub struct SignArgs {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     #[command(flatten)]
-    partition: PartitionArg,
-    /// The key's label.
-    #[arg(long, short = 'k')]
-    key: String,
-    /// The signed file.
-    #[arg(long = "in", short = 'i')]
-    input: PathBuf,
+    target: KeyInput,
     /// The signature file (raw bytes).
     #[arg(long, short = 's')]
     signature: PathBuf,
@@ -122,13 +123,7 @@ pub struct VerifyArgs {
 #[derive(Args, Debug)]
 pub struct CipherArgs {
     #[command(flatten)]
-    partition: PartitionArg,
-    /// The key's label.
-    #[arg(long, short = 'k')]
-    key: String,
-    /// The input file.
-    #[arg(long = "in", short = 'i')]
-    input: PathBuf,
+    target: KeyInput,
     /// The output file (mode 0600, must not exist).
     #[arg(long, short = 'o')]
     out: PathBuf,
@@ -595,11 +590,22 @@ fn show(ctx: &Ctx, partition: &PartitionArg, label: &str) -> Result<(), String> 
     Ok(())
 }
 
+/// A user session, the key's half that does the job (`private`: the private or secret key),
+/// and the input file's bytes.
+fn open_target(
+    ctx: &Ctx,
+    target: &KeyInput,
+    private: bool,
+) -> Result<(Session, Found, Vec<u8>), String> {
+    let session = user(ctx, &target.partition)?;
+    let key = pick(&session, &target.key, private)?;
+    let input = read(&target.input)?;
+    Ok((session, key, input))
+}
+
 pub fn sign(ctx: &Ctx, args: &SignArgs) -> Result<(), String> {
-    let session = user(ctx, &args.partition)?;
-    let key = pick(&session, &args.key, true)?;
+    let (session, key, message) = open_target(ctx, &args.target, true)?;
     let mechanism = signing_mechanism(key.key_type, &args.hash)?;
-    let message = read(&args.input)?;
     let signature = session
         .sign(mechanism, key.handle, &message)
         .map_err(|e| describe(&e))?
@@ -608,10 +614,8 @@ pub fn sign(ctx: &Ctx, args: &SignArgs) -> Result<(), String> {
 }
 
 pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> Result<(), String> {
-    let session = user(ctx, &args.partition)?;
-    let key = pick(&session, &args.key, false)?;
+    let (session, key, message) = open_target(ctx, &args.target, false)?;
     let mechanism = signing_mechanism(key.key_type, &args.hash)?;
-    let message = read(&args.input)?;
     let signature = read(&args.signature)?;
     session
         .verify(mechanism, key.handle, &message, &signature)
@@ -626,9 +630,8 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> Result<(), String> {
 }
 
 pub fn encrypt(ctx: &Ctx, args: &CipherArgs) -> Result<(), String> {
-    let session = user(ctx, &args.partition)?;
-    let key = pick(&session, &args.key, false)?;
-    let plaintext = zeroize::Zeroizing::new(read(&args.input)?);
+    let (session, key, plaintext) = open_target(ctx, &args.target, false)?;
+    let plaintext = zeroize::Zeroizing::new(plaintext);
     let bytes = match key.key_type {
         Some(KeyType::Aes) => {
             let sealed = session
@@ -659,9 +662,7 @@ pub fn encrypt(ctx: &Ctx, args: &CipherArgs) -> Result<(), String> {
 }
 
 pub fn decrypt(ctx: &Ctx, args: &CipherArgs) -> Result<(), String> {
-    let session = user(ctx, &args.partition)?;
-    let key = pick(&session, &args.key, true)?;
-    let input = read(&args.input)?;
+    let (session, key, input) = open_target(ctx, &args.target, true)?;
     let plaintext = match key.key_type {
         Some(KeyType::Aes) => {
             let (iv, ciphertext) = input

@@ -670,16 +670,22 @@ fn only_unauthenticated_idle_connections_time_out() {
     session.random(16).expect("the logged-in connection stays");
 }
 
-#[test]
-fn a_second_daemon_on_the_same_state_refuses_to_start() {
-    let daemon = start();
+/// Runs another `ihsmd` on `daemon`'s state directory, expects it to refuse to start, and
+/// returns what it said.
+fn refused_start(daemon: &Daemon) -> String {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ihsmd"))
         .arg("--state-dir")
         .arg(daemon.state_dir())
         .output()
         .unwrap();
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_second_daemon_on_the_same_state_refuses_to_start() {
+    let daemon = start();
+    let stderr = refused_start(&daemon);
     assert!(stderr.contains("another ihsmd"), "{stderr}");
     // The first still serves.
     Client::connect(daemon.admin_socket())
@@ -844,13 +850,7 @@ fn missing_fuses_beside_a_store_are_refused_not_replaced() {
     let fuses = daemon.state_dir().join("fuses");
     let saved = std::fs::read(&fuses).unwrap();
     std::fs::remove_file(&fuses).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ihsmd"))
-        .arg("--state-dir")
-        .arg(daemon.state_dir())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_start(&daemon);
     assert!(stderr.contains("fuses is missing"), "{stderr}");
     assert!(!fuses.exists(), "no new device secret was made");
     std::fs::write(&fuses, saved).unwrap();
