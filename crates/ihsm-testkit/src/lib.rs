@@ -2,9 +2,10 @@
 //! anything that ships.
 //!
 //! It holds the bookkeeping of vector suites ([`VectorTally`]: run, passed and skipped counts
-//! with reasons, and the failures) and a protocol [`client`] that reaches a device through
-//! any [`client::Transport`]: the in-process device now, the real `ihsmd` when it exists. It
-//! must never be linked into a release binary.
+//! with reasons, and the failures), a protocol [`client`] that reaches a device in this
+//! process through any [`client::Transport`], a real `ihsmd` on a temporary state directory
+//! ([`daemon::Daemon`]), and a throwaway SoftHSM2 token ([`softhsm`]). It must never be
+//! linked into a release binary.
 #![forbid(unsafe_code)]
 // Test support: a failed expectation is a test failure, so panicking is the right answer.
 #![allow(
