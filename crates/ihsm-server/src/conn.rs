@@ -137,10 +137,6 @@ pub trait Channel: Send + Sync {
     fn close(&self);
 }
 
-/// How long a response may wait for a peer that does not read before the connection is
-/// closed: a client that stops reading cannot hold a pool thread (or the shutdown) longer.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A Unix stream socket as a [`Channel`].
 pub struct UnixChannel {
     reader: Mutex<UnixStream>,
@@ -151,10 +147,15 @@ pub struct UnixChannel {
 }
 
 impl UnixChannel {
-    /// Wraps an accepted stream.
-    pub fn new(stream: UnixStream, frame_timeout: Duration) -> std::io::Result<Self> {
+    /// Wraps an accepted stream. A response that cannot be written within `send_timeout`
+    /// (the peer stopped reading) closes the connection.
+    pub fn new(
+        stream: UnixStream,
+        frame_timeout: Duration,
+        send_timeout: Duration,
+    ) -> std::io::Result<Self> {
         let writer = stream.try_clone()?;
-        writer.set_write_timeout(Some(SEND_TIMEOUT))?;
+        writer.set_write_timeout(Some(send_timeout))?;
         Ok(Self {
             writer: Mutex::new(writer),
             control: stream.try_clone()?,

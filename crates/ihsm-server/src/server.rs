@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// A frame must arrive whole within this long of its first byte.
     pub frame_timeout: Duration,
+    /// A response a peer does not read within this long closes its connection, so a client
+    /// that stops reading cannot hold a pool thread (or the shutdown).
+    pub send_timeout: Duration,
     /// Requests one connection may have in the slow pool at once.
     pub max_in_flight: usize,
     /// Connections open at once; more are closed at accept.
@@ -55,6 +58,7 @@ impl ServerConfig {
             state_dir,
             idle_timeout: Duration::from_secs(30),
             frame_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(10),
             max_in_flight: 16,
             max_connections: 1024,
             pool_threads: threads,
@@ -358,8 +362,11 @@ fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
                 pid: 0,
             });
         let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-        let channel: Arc<dyn Channel> = match UnixChannel::new(stream, shared.config.frame_timeout)
-        {
+        let channel: Arc<dyn Channel> = match UnixChannel::new(
+            stream,
+            shared.config.frame_timeout,
+            shared.config.send_timeout,
+        ) {
             Ok(channel) => Arc::new(channel),
             Err(_) => continue,
         };

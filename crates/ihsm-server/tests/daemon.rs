@@ -857,3 +857,84 @@ fn missing_fuses_beside_a_store_are_refused_not_replaced() {
     daemon.restart();
     user_session(&daemon, "admin").random(16).unwrap();
 }
+
+/// A transport two owners share: the SDK's client and a test that writes frames on its own.
+struct Shared(Arc<UnixTransport>);
+
+impl Transport for Shared {
+    fn send(&self, frame: &[u8]) -> std::io::Result<()> {
+        self.0.send(frame)
+    }
+    fn receive(&self, limits: &Limits) -> std::io::Result<Zeroizing<Vec<u8>>> {
+        self.0.receive(limits)
+    }
+}
+
+/// A client that floods slow requests and never reads its answers: its connection is closed
+/// after the send timeout, and another client's slow requests are still served meanwhile.
+#[test]
+fn a_client_that_stops_reading_is_cut_off_and_others_are_served() {
+    let daemon = Daemon::start_with(
+        Path::new(env!("CARGO_BIN_EXE_ihsmd")),
+        &["--send-timeout", "1"],
+    );
+    provision(&daemon, &["p"]);
+    let raw = Arc::new(UnixTransport::connect(&daemon.partition_socket("p")).unwrap());
+    let hostile = Client::over(Shared(raw.clone()))
+        .login(Role::CryptoUser, USER_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap();
+    let flood = {
+        let (raw, session) = (raw.clone(), hostile.id());
+        std::thread::spawn(move || {
+            let mut sent = 0u64;
+            for id in 1_000..21_000u64 {
+                let request = Request {
+                    request_id: ihsm_client::proto::RequestId::new(id).unwrap(),
+                    session: Some(session),
+                    body: ihsm_client::proto::msgs::GetImportKeyRequest {
+                        kind: ihsm_client::proto::ImportKeyKind::EcdhP384,
+                    }
+                    .into(),
+                };
+                let frame = request.encode_frame(&Limits::default()).unwrap();
+                if raw.send(&frame).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        })
+    };
+    // Meanwhile: logins (PIN hashing, on the same pool) keep succeeding.
+    let started = Instant::now();
+    for _ in 0..3 {
+        user_session(&daemon, "p").random(16).unwrap();
+    }
+    let sent = flood.join().unwrap();
+    assert!(
+        sent < 20_000,
+        "the flooding connection was closed after {sent} frames"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    user_session(&daemon, "p").random(16).unwrap();
+}
+
+/// SIGINT stops the daemon as SIGTERM does: exit 0, sockets gone.
+#[test]
+fn sigint_stops_cleanly() {
+    let mut daemon = start();
+    let pid = rustix::process::Pid::from_raw(i32::try_from(daemon.pid()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon.admin_socket().exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!daemon.admin_socket().exists());
+    assert_eq!(daemon.stop(), Some(0));
+}

@@ -20,6 +20,10 @@ struct Args {
     /// Seconds an unauthenticated connection may stay idle.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     idle_timeout: u64,
+    /// Seconds a response may wait for a client that does not read before its connection is
+    /// closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    send_timeout: u64,
     /// Size of the locked arena for secrets, in MiB (capped by RLIMIT_MEMLOCK).
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     locked_arena_mib: usize,
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(ihsm_proto::layout::default_state_dir);
     let mut config = ServerConfig::new(dir);
     config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    config.send_timeout = Duration::from_secs(args.send_timeout.max(1));
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
