@@ -7,6 +7,7 @@
 mod bench;
 mod keys;
 mod pin;
+mod pins;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -166,16 +167,31 @@ pub struct Ctx {
 impl Ctx {
     /// A connection to the admin socket.
     pub fn admin_client(&self) -> Result<Client, String> {
-        let path = self
-            .socket
+        self.connect(&self.admin_path())
+    }
+
+    fn admin_path(&self) -> PathBuf {
+        self.socket
             .clone()
-            .unwrap_or_else(|| layout::admin_socket(&self.state_dir));
-        Client::connect(&path).map_err(|e| connect_error(&path, &e))
+            .unwrap_or_else(|| layout::admin_socket(&self.state_dir))
+    }
+
+    /// A connection to `path`, holding the attestation key pinned for it, if any.
+    fn connect(&self, path: &std::path::Path) -> Result<Client, String> {
+        let client = Client::connect(path).map_err(|e| connect_error(path, &e))?;
+        Ok(match pins::pinned(path) {
+            Some(key) => client.with_pinned_attestation_key(key),
+            None => client,
+        })
     }
 
     /// A connection to a partition's socket.
     pub fn partition_client(&self, partition: &PartitionArg) -> Result<Client, String> {
-        let path = match (&self.socket, &partition.partition) {
+        self.connect(&self.partition_path(partition)?)
+    }
+
+    fn partition_path(&self, partition: &PartitionArg) -> Result<PathBuf, String> {
+        Ok(match (&self.socket, &partition.partition) {
             (Some(socket), _) => socket.clone(),
             (None, Some(name)) => {
                 let name = PartitionName::new(name.as_str())
@@ -185,14 +201,40 @@ impl Ctx {
             (None, None) => {
                 return Err("which partition? give --partition NAME or set IHSM_PARTITION".into())
             }
-        };
-        Client::connect(&path).map_err(|e| connect_error(&path, &e))
+        })
     }
 
     /// An admin session.
     pub fn admin_session(&self) -> Result<Session, String> {
         let pin = self.pins.login("IHSM_ADMIN_PIN", "admin PIN")?;
-        session(&self.admin_client()?, Role::Admin, &pin)
+        let path = self.admin_path();
+        self.session_at(&path, &self.connect(&path)?, Role::Admin, &pin)
+    }
+
+    /// Logs in on `client` (connected to `path`), then pins the attestation key it checked,
+    /// if `path` had none pinned.
+    fn session_at(
+        &self,
+        path: &std::path::Path,
+        client: &Client,
+        role: Role,
+        pin: &[u8],
+    ) -> Result<Session, String> {
+        let session = client
+            .login(role, pin)
+            .and_then(|login| login.open_session())
+            .map_err(|e| match e {
+                ihsm_client::Error::AttestationKeyChanged => format!(
+                    "the module at {} presents another attestation key than the one pinned in {}: if its partition was deleted and made again, remove that line",
+                    path.display(),
+                    pins::file().map(|f| f.display().to_string()).unwrap_or_default()
+                ),
+                other => describe(&other),
+            })?;
+        if let Some(key) = client.attestation_key() {
+            pins::remember(path, &key)?;
+        }
+        Ok(session)
     }
 
     /// A session of `role` in a partition.
@@ -206,7 +248,8 @@ impl Ctx {
             _ => ("IHSM_PIN", "user PIN"),
         };
         let pin = self.pins.login(env, what)?;
-        session(&self.partition_client(partition)?, role, &pin)
+        let path = self.partition_path(partition)?;
+        self.session_at(&path, &self.connect(&path)?, role, &pin)
     }
 
     /// Prints `value` as JSON, or `text` otherwise.
@@ -218,13 +261,6 @@ impl Ctx {
             writeln!(out, "{}", text())
         };
     }
-}
-
-fn session(client: &Client, role: Role, pin: &[u8]) -> Result<Session, String> {
-    client
-        .login(role, pin)
-        .and_then(|login| login.open_session())
-        .map_err(|e| describe(&e))
 }
 
 fn connect_error(path: &std::path::Path, error: &ihsm_client::Error) -> String {
@@ -445,6 +481,13 @@ fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
             ctx.admin_session()?
                 .delete_partition(&name)
                 .map_err(|e| describe(&e))?;
+            // The partition is gone: a new one of the same name has a new attestation key.
+            let partition = PartitionArg {
+                partition: Some(name.clone()),
+            };
+            if ctx.socket.is_none() {
+                pins::forget(&ctx.partition_path(&partition)?)?;
+            }
             ctx.print(&json!({"deleted": name}), || {
                 format!("partition {name} deleted")
             });
@@ -489,7 +532,8 @@ fn pin_command(ctx: &Ctx, command: PinCommand) -> Result<(), String> {
                 _ => ("IHSM_PIN", "current user PIN"),
             };
             let old = ctx.pins.login(env, what)?;
-            let session = session(&ctx.partition_client(&partition)?, role, &old)?;
+            let path = ctx.partition_path(&partition)?;
+            let session = ctx.session_at(&path, &ctx.connect(&path)?, role, &old)?;
             let new = ctx.pins.other("IHSM_NEW_PIN", "new PIN")?;
             session
                 .change_pin(role, &old, &new)

@@ -62,6 +62,8 @@ impl<'a> Cli<'a> {
             .env_remove("IHSM_PIN")
             .env_remove("IHSM_NEW_PIN")
             .env_remove("IHSM_PARTITION")
+            // The module's pinned attestation keys, beside its state (never the user's file).
+            .env("IHSM_PINS", self.daemon.state_dir().with_extension("pins"))
             .stdin(Stdio::null());
         for (key, value) in &self.env {
             command.env(key, value);
@@ -590,6 +592,7 @@ fn the_readme_walkthrough_works_as_written() {
         .current_dir(work.path())
         .env("PATH", path)
         .env("IHSM_STATE_DIR", daemon.state_dir())
+        .env("IHSM_PINS", work.path().join("pins"))
         .env_remove("IHSM_ADMIN_PIN")
         .env_remove("IHSM_SO_PIN")
         .env_remove("IHSM_PIN")
@@ -614,4 +617,61 @@ fn the_readme_walkthrough_works_as_written() {
             "{expected:?} missing from:\n{stdout}"
         );
     }
+}
+
+/// The attestation key a socket presented is pinned across invocations: a partition made
+/// again under the same name (a new key) is refused until its pin goes, and deleting a
+/// partition through `ihsm` forgets its pin.
+#[test]
+fn attestation_keys_are_pinned_across_invocations() {
+    let daemon = start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cli = Cli::new(&daemon);
+    cli.ok(&["admin", "init"]);
+    cli.ok(&[
+        "partition",
+        "create",
+        "p",
+        "--backup-out",
+        s(&tmp.path().join("b1")),
+    ]);
+    let user = cli
+        .with("IHSM_PARTITION", "p")
+        .with("IHSM_NEW_PIN", USER_PIN);
+    user.ok(&["pin", "set"]);
+    user.ok(&["random"]);
+    let pins = std::fs::read_to_string(daemon.state_dir().with_extension("pins")).unwrap();
+    assert!(pins.contains("partitions/p.sock"), "{pins}");
+    assert!(pins.contains("admin.sock"), "{pins}");
+
+    // The partition replaced behind the CLI's back (through the SDK, not `ihsm`): refused.
+    let admin = ihsm_client::Client::connect(daemon.admin_socket())
+        .unwrap()
+        .login(ihsm_client::Role::Admin, ADMIN_PIN.as_bytes())
+        .unwrap()
+        .open_session()
+        .unwrap();
+    admin.delete_partition("p").unwrap();
+    let quotas = ihsm_client::proto::Quotas {
+        max_objects: 10,
+        max_sessions: 10,
+        max_logins: 10,
+        max_data_object_bytes: 1024,
+    };
+    admin
+        .create_partition("p", quotas, SO_PIN.as_bytes(), None)
+        .unwrap();
+    user.fails(&["pin", "set"], "another attestation key");
+
+    // Through `ihsm`, a deleted partition's pin goes with it.
+    cli.ok(&["partition", "delete", "p"]);
+    cli.ok(&[
+        "partition",
+        "create",
+        "p",
+        "--backup-out",
+        s(&tmp.path().join("b2")),
+    ]);
+    user.ok(&["pin", "set"]);
+    user.ok(&["random"]);
 }
