@@ -16,7 +16,7 @@ use ihsm_device::{Device, Reply, Socket};
 use ihsm_proto::frame::{parse_prefix, PREFIX_LEN};
 use ihsm_proto::{Limits, Opcode, Request, Response, Status};
 
-use crate::server::Shared;
+use crate::server::{log, Shared};
 
 /// How often a blocked read wakes to check timeouts and shutdown.
 const TICK: Duration = Duration::from_millis(250);
@@ -248,7 +248,7 @@ pub(crate) fn serve(
         Socket::Admin => "admin".to_string(),
         Socket::Partition(name) => format!("partition {}", name.as_str()),
     };
-    shared.log(&format!(
+    log(&format!(
         "connection {id}: {label}, peer uid {} pid {}",
         peer.uid, peer.pid
     ));
@@ -336,7 +336,7 @@ pub(crate) fn serve(
     // Pool jobs of this connection finish and answer before its logins end.
     in_flight.wait_empty();
     drop(conn);
-    shared.log(&format!("connection {id}: ended ({reason})"));
+    log(&format!("connection {id}: ended ({reason})"));
 }
 
 fn refusal_without_id(status: Status) -> Reply {

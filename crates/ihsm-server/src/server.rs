@@ -89,10 +89,6 @@ impl Shared {
         self.shutting_down.load(Ordering::Acquire)
     }
 
-    pub(crate) fn log(&self, line: &str) {
-        log(line);
-    }
-
     /// A connection has ended: it no longer counts, and shutdown no longer waits for it.
     fn forget(&self, id: u64) {
         self.channels

@@ -648,8 +648,9 @@ fn open_blocking(
     // The header names the security version the store is sealed under.
     // A database without a header is new (or its creation was cut short): it must hold
     // nothing yet, which the check of the root below makes sure of.
-    let svn = match read_meta(&db, HEADER_KEY)? {
-        Some(header) => parse_header(&header)?,
+    let header_found = read_meta(&db, HEADER_KEY)?;
+    let svn = match &header_found {
+        Some(header) => parse_header(header)?,
         None => chain.security_version(),
     };
     if svn > chain.security_version() {
@@ -679,7 +680,7 @@ fn open_blocking(
     })?;
 
     let root = read_meta(&db, ROOT_KEY)?;
-    if root.is_none() && read_meta(&db, HEADER_KEY)?.is_some() {
+    if root.is_none() && header_found.is_some() {
         return Err(OpenError::new(
             StoreError::Corrupt,
             "the store has a header but no root",
@@ -688,7 +689,8 @@ fn open_blocking(
     let (seq, read) = match root {
         None => {
             // A new store: the header and an empty root, then the counter.
-            if !read_records(&db, &sealer)?.records.is_empty() {
+            let read = read_records(&db, &sealer)?;
+            if !read.records.is_empty() {
                 return Err(OpenError::new(
                     StoreError::Corrupt,
                     "the store has records but no root",
@@ -711,7 +713,7 @@ fn open_blocking(
                 txn.commit().map_err(db_error)
             };
             create().map_err(|e| OpenError::new(e, "the new store could not be written"))?;
-            (0, read_records(&db, &sealer)?)
+            (0, read)
         }
         Some(sealed_root) => {
             let (seq, root) = sealer
