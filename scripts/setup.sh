@@ -6,7 +6,7 @@ set -euo pipefail
 
 # cmake, golang-go and perl build the FIPS 140-3 validated AWS-LC module; softhsm2 is what
 # the benchmarks compare ihsm with; openssl is the end-to-end tests' independent verifier.
-packages=(cmake golang-go perl pkg-config softhsm2 openssl)
+packages=(cmake golang-go perl pkg-config softhsm2 openssl strace)
 # `--build-only` (scripts/run.sh): only what building needs.
 build_only=false
 [ "${1:-}" = "--build-only" ] && build_only=true && packages=(cmake golang-go perl pkg-config)

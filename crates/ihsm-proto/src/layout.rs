@@ -16,22 +16,33 @@ use crate::PartitionName;
 /// The environment variable that names the state directory.
 pub const STATE_DIR_ENV: &str = "IHSM_STATE_DIR";
 
+/// The admin socket's file name in the state directory.
+pub const ADMIN_SOCKET: &str = "admin.sock";
+/// The directory of the partition sockets, in the state directory.
+pub const PARTITIONS: &str = "partitions";
+
 /// The admin socket of the module whose state directory is `dir`.
 #[must_use]
 pub fn admin_socket(dir: &Path) -> PathBuf {
-    dir.join("admin.sock")
+    dir.join(ADMIN_SOCKET)
 }
 
 /// The directory of the partition sockets.
 #[must_use]
 pub fn partitions_dir(dir: &Path) -> PathBuf {
-    dir.join("partitions")
+    dir.join(PARTITIONS)
+}
+
+/// The file name of partition `name`'s socket, in the partitions directory.
+#[must_use]
+pub fn partition_socket_name(name: &PartitionName) -> String {
+    format!("{}.sock", name.as_str())
 }
 
 /// The socket of partition `name`.
 #[must_use]
 pub fn partition_socket(dir: &Path, name: &PartitionName) -> PathBuf {
-    partitions_dir(dir).join(format!("{}.sock", name.as_str()))
+    partitions_dir(dir).join(partition_socket_name(name))
 }
 
 /// The default state directory: `$IHSM_STATE_DIR`; else `$XDG_STATE_HOME/ihsm`; else

@@ -1,19 +1,19 @@
 //! A development device's fuses, kept in a file of the state directory.
 //!
 //! A real module's fuses are burned into silicon; a development device keeps its device
-//! secret (UDS) and security version in `DIR/fuses` (mode 0600), made on first start. The
+//! secret (UDS) and security version in `DIR/fuses` (mode 0600, nobody else's to read), made on
+//! first start. The
 //! device reaches them only through [`ihsm_device::Fuses`], so the later split into a security
 //! processor that owns them changes no caller. The status of a device on these fuses says it
 //! is a development device.
 
-use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 
 use ihsm_crypto::{Engine, SecretBytes};
 use ihsm_device::DevelopmentFuses;
 use zeroize::Zeroizing;
+
+use crate::state_dir::{Place, StateDir, FUSES};
 
 const MAGIC: &[u8; 8] = b"IHSMFUSE";
 const VERSION: u16 = 1;
@@ -32,16 +32,17 @@ pub struct FuseFile {
     pub created: bool,
 }
 
-/// Reads `path`, or makes new fuses there (a new development device) if it does not exist.
-/// `store_exists`: a store is already in the directory, so fuses missing beside it are an
-/// error (new fuses could never open it), not a new device.
+/// Reads the fuses of `dir`, or makes new ones there (a new development device) if the file
+/// does not exist. `store_exists`: a store is already in the directory, so fuses missing
+/// beside it are an error (new fuses could never open it), not a new device.
 pub fn load_or_create(
-    path: &Path,
+    dir: &StateDir,
     engine: &Engine,
     store_exists: bool,
 ) -> Result<FuseFile, String> {
-    match OpenOptions::new().read(true).open(path) {
-        Ok(mut file) => {
+    let path = dir.display(Place::Root, FUSES);
+    match dir.open_file(FUSES, false)? {
+        Some(mut file) => {
             let mut bytes = Zeroizing::new(Vec::with_capacity(LEN));
             Read::by_ref(&mut file)
                 .take(LEN as u64 + 1)
@@ -59,11 +60,11 @@ pub fn load_or_create(
                 created: false,
             })
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && store_exists => Err(format!(
+        None if store_exists => Err(format!(
             "{} is missing but a store is beside it: without its device secret the store cannot be opened (restore the file, or start on a new state directory)",
             path.display()
         )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        None => {
             let mut secret = Zeroizing::new([0u8; 32]);
             let _drawn = engine
                 .random(&mut *secret)
@@ -73,32 +74,18 @@ pub fn load_or_create(
             bytes.extend_from_slice(&VERSION.to_be_bytes());
             bytes.extend_from_slice(&SECURITY_VERSION.to_be_bytes());
             bytes.extend_from_slice(&*secret);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            let mut file = dir.create_new(FUSES)?;
             file.write_all(&bytes)
                 .and_then(|()| file.sync_all())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            sync_parent(path)?;
+            dir.sync()?;
             Ok(FuseFile {
                 fuses: DevelopmentFuses::new(&secret),
                 device_secret: SecretBytes::from_slice(&*secret),
                 created: true,
             })
         }
-        Err(e) => Err(format!("cannot open {}: {e}", path.display())),
     }
-}
-
-/// Makes a new file's directory entry durable.
-pub fn sync_parent(path: &Path) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::File::open(dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|e| format!("cannot sync {}: {e}", dir.display()))
 }
 
 fn parse(bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {

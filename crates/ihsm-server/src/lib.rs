@@ -18,5 +18,6 @@ pub mod fuses;
 pub mod harden;
 mod pool;
 mod server;
+pub mod state_dir;
 
 pub use server::{log, run, ServerConfig};

@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::os::fd::AsFd;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -16,7 +15,8 @@ use ihsm_crypto::Engine;
 use ihsm_device::{Device, DeviceConfig, Platform, Socket, SystemClock};
 use ihsm_proto::layout;
 use ihsm_store::{
-    ChainSecret, OpenOptions, Record, SealedStore, Store, StoreError, Write as StoreWrite,
+    ChainSecret, OpenOptions, Record, SealedStore, Store, StoreError, StoreFiles,
+    Write as StoreWrite,
 };
 use rustix::event::{poll, PollFd, PollFlags};
 
@@ -24,6 +24,7 @@ use crate::conn::{self, Channel, Peer, UnixChannel};
 use crate::fuses::{self, SECURITY_VERSION};
 use crate::harden;
 use crate::pool::Pool;
+use crate::state_dir::{Place, SocketId, StateDir, ADMIN_SOCKET, COUNTER, STORE};
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -76,6 +77,7 @@ pub(crate) struct Shared {
     pub(crate) device: Device,
     pub(crate) pool: Pool,
     pub(crate) config: ServerConfig,
+    dir: Arc<StateDir>,
     shutting_down: AtomicBool,
     listeners: Mutex<BTreeMap<String, Arc<Listener>>>,
     /// The live connections, to stop their reading at exit.
@@ -115,8 +117,9 @@ impl Shared {
             if listeners.contains_key(name.as_str()) {
                 continue;
             }
-            let path = layout::partition_socket(&self.config.state_dir, &name);
-            match Listener::bind(&path, Socket::Partition(name.clone())) {
+            let file = layout::partition_socket_name(&name);
+            let socket = Socket::Partition(name.clone());
+            match Listener::bind(&self.dir, Place::Partitions, &file, socket) {
                 Ok(listener) => {
                     listeners.insert(name.as_str().to_string(), Arc::new(listener));
                 }
@@ -135,32 +138,28 @@ impl Drop for Forget<'_> {
     }
 }
 
-/// A listening socket; its file is removed when it is dropped.
+/// A listening socket; its file is removed when it is dropped (if it is still the one bound).
 struct Listener {
     socket: Socket,
-    path: PathBuf,
+    dir: Arc<StateDir>,
+    place: Place,
+    name: String,
+    id: SocketId,
     listener: UnixListener,
 }
 
 impl Listener {
-    fn bind(path: &Path, socket: Socket) -> Result<Self, String> {
-        if path.exists() {
-            if UnixStream::connect(path).is_ok() {
-                return Err(format!("{} is served by another process", path.display()));
-            }
-            std::fs::remove_file(path)
-                .map_err(|e| format!("cannot remove the stale {}: {e}", path.display()))?;
-        }
-        let listener = UnixListener::bind(path)
-            .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    fn bind(dir: &Arc<StateDir>, place: Place, name: &str, socket: Socket) -> Result<Self, String> {
+        let (listener, id) = dir.bind(place, name)?;
         listener
             .set_nonblocking(true)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| format!("{}: {e}", dir.display(place, name).display()))?;
         Ok(Self {
             socket,
-            path: path.to_path_buf(),
+            dir: dir.clone(),
+            place,
+            name: name.to_string(),
+            id,
             listener,
         })
     }
@@ -168,7 +167,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        self.dir.remove_socket(self.place, &self.name, self.id);
     }
 }
 
@@ -194,12 +193,6 @@ pub fn log(line: &str) {
     let _ = writeln!(err, "ihsmd: {line}");
 }
 
-fn make_dir(path: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("cannot restrict {}: {e}", path.display()))
-}
-
 /// Runs the daemon in the foreground until SIGTERM or SIGINT. Returns an error (for a
 /// non-zero exit) only if it could not start serving.
 pub fn run(config: ServerConfig) -> Result<(), String> {
@@ -209,28 +202,38 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         signal_hook::flag::register(signal, stop.clone())
             .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
     }
-    let dir = config.state_dir.clone();
-    make_dir(&dir)?;
-    make_dir(&layout::partitions_dir(&dir))?;
-    let admin_path = layout::admin_socket(&dir);
-    if UnixStream::connect(&admin_path).is_ok() {
+    // The umask (077) is set: everything made from here on is the daemon's alone.
+    let dir = Arc::new(StateDir::open(&config.state_dir)?);
+    if dir.is_served(Place::Root, ADMIN_SOCKET) {
         return Err(format!(
             "another ihsmd already serves {} ({})",
-            dir.display(),
-            admin_path.display()
+            dir.path().display(),
+            dir.display(Place::Root, ADMIN_SOCKET).display()
         ));
     }
 
     let engine = Engine::power_on();
-    let store_path = dir.join("store.redb");
-    let store_exists = store_path.metadata().is_ok_and(|m| m.len() > 0);
-    let fuse_file = fuses::load_or_create(&dir.join("fuses"), &engine, store_exists)?;
+    let store_exists = dir
+        .open_file(STORE, false)?
+        .is_some_and(|file| file.metadata().is_ok_and(|m| m.len() > 0));
+    let fuse_file = fuses::load_or_create(&dir, &engine, store_exists)?;
     if fuse_file.created {
         log(&format!(
             "new development device: fuses made in {}",
-            dir.join("fuses").display()
+            dir.display(Place::Root, crate::state_dir::FUSES).display()
         ));
     }
+    let store_files = StoreFiles {
+        database: dir
+            .open_file(STORE, true)?
+            .ok_or("the store file vanished")?,
+        counter: dir
+            .open_file(COUNTER, true)?
+            .ok_or("the counter file vanished")?,
+        directory: dir.directory()?,
+        database_name: dir.display(Place::Root, STORE).display().to_string(),
+        counter_name: dir.display(Place::Root, COUNTER).display().to_string(),
+    };
     let store: Arc<dyn Store> = match ChainSecret::from_device_secret(
         &engine,
         fuse_file.device_secret.expose(),
@@ -240,7 +243,7 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         kind: e,
         detail: "the storage chain could not be derived".into(),
     })
-    .and_then(|chain| SealedStore::open(&engine, &chain, &OpenOptions::new(&store_path)))
+    .and_then(|chain| SealedStore::open(&engine, &chain, &OpenOptions::new(store_files)))
     {
         Ok(store) => Arc::new(store),
         Err(e) if e.kind == StoreError::InUse => return Err(format!("the store {e}")),
@@ -264,13 +267,14 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         device,
         pool,
         config,
+        dir: dir.clone(),
         shutting_down: AtomicBool::new(false),
         listeners: Mutex::new(BTreeMap::new()),
         channels: Mutex::new(BTreeMap::new()),
         active: AtomicUsize::new(0),
         next_connection: AtomicU64::new(1),
     });
-    let admin = Listener::bind(&admin_path, Socket::Admin)?;
+    let admin = Listener::bind(&dir, Place::Root, ADMIN_SOCKET, Socket::Admin)?;
     shared
         .listeners
         .lock()
@@ -298,7 +302,7 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
             out,
             "ihsmd {}: ready, admin socket {} (state {:?})",
             env!("CARGO_PKG_VERSION"),
-            admin_path.display(),
+            dir.display(Place::Root, ADMIN_SOCKET).display(),
             state
         );
         let _ = out.flush();

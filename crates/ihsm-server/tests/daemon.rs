@@ -25,12 +25,22 @@ use ihsm_client::{Client, Error, Role, Session, Status, Transport, UnixTransport
 use ihsm_testkit::daemon::Daemon;
 use zeroize::Zeroizing;
 
+mod daemon {
+    pub mod state_dir;
+}
+
 const ADMIN_PIN: &[u8] = b"admin-pin-0001";
 const OFFICER_PIN: &[u8] = b"officer-pin-0001";
 const USER_PIN: &[u8] = b"user-pin-0001";
 
+/// The daemon under test: `$IHSMD` if set (to run these tests against another build), else
+/// this build's.
+fn ihsmd() -> std::path::PathBuf {
+    std::env::var_os("IHSMD").map_or_else(|| env!("CARGO_BIN_EXE_ihsmd").into(), Into::into)
+}
+
 fn start() -> Daemon {
-    Daemon::start(Path::new(env!("CARGO_BIN_EXE_ihsmd")))
+    Daemon::start(&ihsmd())
 }
 
 fn quotas() -> Quotas {
@@ -854,6 +864,12 @@ fn missing_fuses_beside_a_store_are_refused_not_replaced() {
     assert!(stderr.contains("fuses is missing"), "{stderr}");
     assert!(!fuses.exists(), "no new device secret was made");
     std::fs::write(&fuses, saved).unwrap();
+    // Restored as it was: the device secret is the daemon's alone to read.
+    std::fs::set_permissions(
+        &fuses,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .unwrap();
     daemon.restart();
     user_session(&daemon, "admin").random(16).unwrap();
 }

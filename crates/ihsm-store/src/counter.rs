@@ -8,9 +8,8 @@
 //! (a backup, a snapshot, a copy), not an attacker who restores the counter file with it. A
 //! hardware counter (TPM NV index, RPMB) implements the same trait.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::Path;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::api::StoreError;
@@ -45,24 +44,8 @@ impl core::fmt::Debug for FileCounter {
 }
 
 impl FileCounter {
-    /// Opens (or creates, mode 0600) the counter file at `path`.
-    pub(crate) fn open(path: &Path, sealer: Arc<Sealer>) -> Result<Self, StoreError> {
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|_| StoreError::Unavailable)?;
-        if !existed {
-            // The new file's directory entry, durable before the counter is relied on.
-            let dir = path.parent().unwrap_or(Path::new("."));
-            File::open(dir)
-                .and_then(|dir| dir.sync_all())
-                .map_err(|_| StoreError::Unavailable)?;
-        }
+    /// The counter in `file` (opened read-write by the caller; empty for a new counter).
+    pub(crate) fn new(file: File, sealer: Arc<Sealer>) -> Result<Self, StoreError> {
         let counter = Self {
             file,
             sealer,
@@ -71,11 +54,6 @@ impl FileCounter {
         let value = counter.read_file()?;
         *counter.lock() = value;
         Ok(counter)
-    }
-
-    /// Whether a counter file at `path` holds anything (it exists and is not empty).
-    pub(crate) fn exists(path: &Path) -> bool {
-        path.metadata().map(|m| m.len() > 0).unwrap_or(false)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<u64>> {

@@ -27,4 +27,4 @@ pub use api::{Record, RecordKey, Store, StoreError, Table, Write};
 pub use counter::{FileCounter, MonotonicCounter};
 pub use memory::MemoryStore;
 pub use seal::{ChainSecret, MAX_SECURITY_VERSION};
-pub use sealed::{OpenError, OpenOptions, SealedStore};
+pub use sealed::{OpenError, OpenOptions, SealedStore, StoreFiles};

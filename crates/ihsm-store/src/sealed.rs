@@ -15,6 +15,8 @@
 //! and disk never drift further apart than one commit whose caller was told it failed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -69,22 +71,102 @@ impl core::fmt::Display for OpenError {
 impl std::error::Error for OpenError {}
 
 /// How to open a store.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OpenOptions {
-    /// The database file; the counter file is beside it, with the extension `counter`.
-    pub path: PathBuf,
+    /// Where the database and its counter are.
+    pub files: StoreFiles,
     /// How long the open (with its integrity check) may take before it is reported as hung.
     pub timeout: Duration,
 }
 
+/// The store's files, open: the database, its monotonic counter, and the directory that
+/// holds them (synced when a file is new). The daemon opens them relative to its checked
+/// state directory, without following a link ([`StoreFiles::at`] does the same for a path).
+#[derive(Debug)]
+pub struct StoreFiles {
+    /// The redb database.
+    pub database: File,
+    /// The monotonic counter.
+    pub counter: File,
+    /// The directory holding both.
+    pub directory: File,
+    /// The database's name, for messages.
+    pub database_name: String,
+    /// The counter's name, for messages.
+    pub counter_name: String,
+}
+
+impl StoreFiles {
+    /// Opens (or creates, mode 0600) the database at `path` and its counter beside it (the
+    /// extension `counter`), refusing a symbolic link in either place; the directory is
+    /// synced if a file was made.
+    pub fn at(path: &Path) -> Result<Self, OpenError> {
+        let counter_path = path.with_extension("counter");
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let directory = File::open(dir).map_err(|e| {
+            OpenError::new(StoreError::Unavailable, format!("{}: {e}", dir.display()))
+        })?;
+        // O_NOFOLLOW (0o400000 on Linux) always fits the flags' type.
+        let no_follow = i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits())
+            .map_err(|_| OpenError::new(StoreError::Unavailable, "O_NOFOLLOW"))?;
+        let mut created = false;
+        let mut open = |path: &Path| -> Result<File, OpenError> {
+            created |= !path.exists();
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(no_follow)
+                .open(path)
+                .map_err(|e| {
+                    OpenError::new(StoreError::Unavailable, format!("{}: {e}", path.display()))
+                })
+        };
+        let database = open(path)?;
+        let counter = open(&counter_path)?;
+        if created {
+            directory.sync_all().map_err(|e| {
+                OpenError::new(StoreError::Unavailable, format!("{}: {e}", dir.display()))
+            })?;
+        }
+        Ok(Self {
+            database,
+            counter,
+            directory,
+            database_name: path.display().to_string(),
+            counter_name: counter_path.display().to_string(),
+        })
+    }
+
+    fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(Self {
+            database: self.database.try_clone()?,
+            counter: self.counter.try_clone()?,
+            directory: self.directory.try_clone()?,
+            database_name: self.database_name.clone(),
+            counter_name: self.counter_name.clone(),
+        })
+    }
+}
+
 impl OpenOptions {
-    /// The store at `path`, with a 120 s open timeout.
+    /// The store in `files`, with a 120 s open timeout.
     #[must_use]
-    pub fn new(path: impl Into<PathBuf>) -> Self {
+    pub fn new(files: StoreFiles) -> Self {
         Self {
-            path: path.into(),
+            files,
             timeout: Duration::from_secs(120),
         }
+    }
+
+    /// The store at `path` (see [`StoreFiles::at`]), with a 120 s open timeout.
+    pub fn at(path: &Path) -> Result<Self, OpenError> {
+        StoreFiles::at(path).map(Self::new)
     }
 
     /// The counter file of the database at `path`.
@@ -161,7 +243,7 @@ fn db_error(error: impl Into<redb::Error>) -> StoreError {
 }
 
 impl SealedStore {
-    /// Opens the store at `options.path`, or creates it if neither it nor its counter exist.
+    /// Opens the store in `options.files`, or creates it if both files are empty.
     /// `chain` is the firmware's chain secret: a store sealed under an older security version
     /// is opened by stepping down to it; one sealed under a newer version is refused.
     ///
@@ -179,13 +261,18 @@ impl SealedStore {
                 OpenError::new(e, "the storage root key could not be derived".to_string())
             })?;
         let engine = engine.clone();
-        let path = options.path.clone();
+        let files = options.files.try_clone().map_err(|e| {
+            OpenError::new(
+                StoreError::Unavailable,
+                format!("cannot share the store's files: {e}"),
+            )
+        })?;
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("store-open".into())
             .spawn(move || {
                 let result =
-                    catch_unwind(AssertUnwindSafe(|| open_blocking(&engine, &chain, &path)))
+                    catch_unwind(AssertUnwindSafe(|| open_blocking(&engine, &chain, files)))
                         .unwrap_or_else(|_| {
                             Err(OpenError::new(
                                 StoreError::Corrupt,
@@ -613,37 +700,55 @@ fn parse_header(header: &[u8]) -> Result<u32, OpenError> {
 fn open_blocking(
     engine: &Engine,
     chain: &ChainSecret,
-    path: &Path,
+    files: StoreFiles,
 ) -> Result<SealedStore, OpenError> {
-    let counter_path = OpenOptions::counter_path(path);
-    let db_exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
-    if !db_exists && FileCounter::exists(&counter_path) {
+    let StoreFiles {
+        database,
+        counter: counter_file,
+        directory,
+        database_name,
+        counter_name,
+    } = files;
+    let len = |file: &File| file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len(&database) == 0 && len(&counter_file) > 0 {
         return Err(OpenError::new(
             StoreError::RollbackDetected,
             format!(
-                "{} is missing but its counter {} is not: refusing to start an empty store in its place",
-                path.display(),
-                counter_path.display()
+                "{database_name} is missing but its counter {counter_name} is not: refusing to start an empty store in its place"
             ),
         ));
     }
+    let backend = redb::backends::FileBackend::new(database).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => OpenError::new(
+            StoreError::InUse,
+            format!("{database_name} is open in another process"),
+        ),
+        other => OpenError::new(
+            db_error(other),
+            format!("{database_name} could not be opened"),
+        ),
+    })?;
     let db = redb::Builder::new()
         .set_check_integrity_on_open(true)
         .set_cache_size(64 << 20)
-        .create(path)
+        .create_with_backend(backend)
         .map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => OpenError::new(
                 StoreError::InUse,
-                format!("{} is open in another process", path.display()),
+                format!("{database_name} is open in another process"),
             ),
             other => OpenError::new(
                 db_error(other),
-                format!(
-                    "{} failed redb's integrity check or could not be opened",
-                    path.display()
-                ),
+                format!("{database_name} failed redb's integrity check or could not be opened"),
             ),
         })?;
+    // The directory entries of new files are durable before anything is counted in them.
+    directory.sync_all().map_err(|e| {
+        OpenError::new(
+            StoreError::Unavailable,
+            format!("cannot sync the store's directory: {e}"),
+        )
+    })?;
 
     // The header names the security version the store is sealed under.
     // A database without a header is new (or its creation was cut short): it must hold
@@ -669,13 +774,10 @@ fn open_blocking(
         Sealer::new(engine, &sealed_under)
             .map_err(|e| OpenError::new(e, "the storage keys could not be derived"))?,
     );
-    let counter = FileCounter::open(&counter_path, sealer.clone()).map_err(|e| {
+    let counter = FileCounter::new(counter_file, sealer.clone()).map_err(|e| {
         OpenError::new(
             e,
-            format!(
-                "the counter {} is unreadable or fails its MAC",
-                counter_path.display()
-            ),
+            format!("the counter {counter_name} is unreadable or fails its MAC"),
         )
     })?;
 
@@ -767,8 +869,7 @@ fn open_blocking(
             return Err(OpenError::new(
                 StoreError::RollbackDetected,
                 format!(
-                    "the monotonic counter {} is missing for a database at commit {seq}",
-                    counter_path.display()
+                    "the monotonic counter {counter_name} is missing for a database at commit {seq}"
                 ),
             ))
         }

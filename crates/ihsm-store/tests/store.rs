@@ -44,7 +44,7 @@ fn dir() -> Dir {
 }
 
 fn open(path: &Path) -> Result<SealedStore, OpenError> {
-    SealedStore::open(engine(), &chain(1), &OpenOptions::new(path))
+    SealedStore::open(engine(), &chain(1), &OpenOptions::at(path).unwrap())
 }
 
 fn put(table: Table, key: &str, value: &str) -> Write {
@@ -364,18 +364,19 @@ fn another_device_or_a_newer_security_version_cannot_open_it() {
     let d = dir();
     sample_store(&d.path);
     let other = ChainSecret::from_device_secret(engine(), &[0x5b; 32], 1).unwrap();
-    let error = SealedStore::open(engine(), &other, &OpenOptions::new(&d.path)).unwrap_err();
+    let error =
+        SealedStore::open(engine(), &other, &OpenOptions::at(&d.path).unwrap()).unwrap_err();
     assert_eq!(error.kind, StoreError::Corrupt, "{error}");
 
     // Newer firmware opens an older store and keeps it sealed under its version.
-    let newer = SealedStore::open(engine(), &chain(4), &OpenOptions::new(&d.path)).unwrap();
+    let newer = SealedStore::open(engine(), &chain(4), &OpenOptions::at(&d.path).unwrap()).unwrap();
     assert_eq!(newer.security_version(), 1);
     assert_eq!(contents(&newer).len(), 5);
     drop(newer);
 
     // A store made by newer firmware is refused by older firmware.
     let d = dir();
-    drop(SealedStore::open(engine(), &chain(4), &OpenOptions::new(&d.path)).unwrap());
+    drop(SealedStore::open(engine(), &chain(4), &OpenOptions::at(&d.path).unwrap()).unwrap());
     let error = open(&d.path).unwrap_err();
     assert_eq!(error.kind, StoreError::Unavailable, "{error}");
     assert!(error.detail.contains("newer"), "{error}");
