@@ -187,9 +187,9 @@ pub fn bench(ctx: &Ctx, args: &BenchArgs) -> Result<(), String> {
                 max_sessions: 64,
                 max_logins: 64,
                 max_data_object_bytes: 1 << 20,
+                max_connections: 64,
+                max_locked_bytes: 1 << 20,
             },
-            &officer_pin,
-            None,
         )
         .map_err(|e| describe(&e))?;
     let result = run(ctx, args, &engine, &name, &officer_pin, &user_pin);
@@ -208,13 +208,16 @@ fn run(
     let partition = crate::PartitionArg {
         partition: Some(name.to_string()),
     };
-    let officer = ctx
-        .partition_client(&partition)?
+    let owner = ctx.partition_client(&partition)?;
+    owner
+        .initialize_partition(officer_pin, None)
+        .map_err(|e| describe(&e))?;
+    let officer = owner
         .login(Role::CryptoOfficer, officer_pin)
         .and_then(|l| l.open_session())
         .map_err(|e| describe(&e))?;
     officer
-        .set_pin(Role::CryptoUser, user_pin, None)
+        .set_pin(Role::CryptoUser, user_pin)
         .map_err(|e| describe(&e))?;
     let user_client = ctx.partition_client(&partition)?;
     let login = user_client

@@ -51,7 +51,8 @@ enum Command {
     /// Device administration.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Partitions (admin; IHSM_ADMIN_PIN).
+    /// Partitions: made, listed, reset and deleted by the admin (IHSM_ADMIN_PIN); initialized
+    /// by their owner on their own socket.
     #[command(subcommand)]
     Partition(PartitionCommand),
     /// PINs of a partition's roles.
@@ -83,26 +84,37 @@ enum AdminCommand {
 
 #[derive(Subcommand, Debug)]
 enum PartitionCommand {
-    /// Creates a partition with its officer PIN (IHSM_SO_PIN or a prompt).
+    /// Creates a partition (admin). It is uninitialized until its owner runs `partition init`
+    /// on its socket.
     Create {
         /// The partition's name: 1 to 64 of [a-z0-9_-].
         name: String,
         #[command(flatten)]
         quotas: QuotaArgs,
-        /// Where to write the partition's generated backup secret (mode 0600); without it
-        /// the secret is printed once. Keep it: it restores masked keys on a replacement.
+    },
+    /// Initializes a new (or reset) partition as its owner, on its socket: its first officer
+    /// PIN (IHSM_SO_PIN or a prompt) and a backup secret the module generates. The admin
+    /// never knows either.
+    Init {
+        #[command(flatten)]
+        partition: PartitionArg,
+        /// Where to write the generated backup secret (mode 0600); without it the secret is
+        /// printed once. Keep it: it restores masked keys on a replacement module.
         #[arg(long, value_name = "FILE")]
         backup_out: Option<PathBuf>,
     },
-    /// Lists the partitions.
+    /// A partition's state, quotas and use, as its socket reports them (no login).
+    Info(PartitionArg),
+    /// Lists the partitions (admin).
     List,
-    /// Deletes a partition and every key in it.
-    Delete {
+    /// Destroys every key, object and credential of a partition and returns it to
+    /// uninitialized (admin): the way back from a lost or locked officer.
+    Reset {
         /// The partition.
         name: String,
     },
-    /// Sets a partition's officer PIN (IHSM_SO_PIN or a prompt).
-    Init {
+    /// Deletes a partition and every key in it (admin).
+    Delete {
         /// The partition.
         name: String,
     },
@@ -119,6 +131,29 @@ struct QuotaArgs {
     /// Most logins at once.
     #[arg(long, default_value_t = 64)]
     max_logins: u32,
+    /// Most connections to the partition's socket at once.
+    #[arg(long, default_value_t = 128)]
+    max_connections: u32,
+    /// The partition's share of the module's locked memory, in KiB (reserved when it is
+    /// made).
+    #[arg(long, default_value_t = 1024)]
+    max_locked_kib: u32,
+}
+
+impl QuotaArgs {
+    fn quotas(&self) -> Result<Quotas, String> {
+        Ok(Quotas {
+            max_objects: self.max_objects,
+            max_sessions: self.max_sessions,
+            max_logins: self.max_logins,
+            max_data_object_bytes: 1 << 20,
+            max_connections: self.max_connections,
+            max_locked_bytes: self
+                .max_locked_kib
+                .checked_mul(1024)
+                .ok_or("--max-locked-kib is over 4 GiB")?,
+        })
+    }
 }
 
 /// `--partition NAME`.
@@ -143,15 +178,9 @@ enum PinCommand {
         #[arg(long, default_value = "user")]
         role: String,
     },
-    /// Unlocks a role locked by wrong PINs: the officer unlocks the user (IHSM_SO_PIN), the
-    /// admin unlocks the officer (IHSM_ADMIN_PIN).
-    Unlock {
-        #[command(flatten)]
-        partition: PartitionArg,
-        /// The role to unlock: user or officer.
-        #[arg(long, default_value = "user")]
-        role: String,
-    },
+    /// The officer unlocks the user after too many wrong PINs (IHSM_SO_PIN). A locked
+    /// officer has no unlock: its partition can only be reset (`ihsm partition reset`).
+    Unlock(PartitionArg),
 }
 
 /// What every command shares: where the module is, the PIN sources, the output format.
@@ -277,10 +306,17 @@ pub fn describe(error: &ihsm_client::Error) -> String {
     let hint = match error.status() {
         Some(S::PinIncorrect) => "wrong PIN",
         Some(S::PinLocked) => {
-            "the role is locked after too many wrong PINs; unlock it with `ihsm pin unlock`"
+            "the role is locked after too many wrong PINs; the officer unlocks the user with `ihsm pin unlock`, and a locked officer's partition can only be reset"
         }
         Some(S::DeviceNotInitialized) => "the module has no admin yet; run `ihsm admin init`",
-        Some(S::AlreadyInitialized) => "the module already has an admin",
+        Some(S::AlreadyInitialized) => {
+            "already initialized (if you did not do it, someone else did first: ask the admin to reset the partition)"
+        }
+        Some(S::PartitionNotInitialized) => {
+            "the partition is not initialized yet (or was reset); its owner runs `ihsm partition init`"
+        }
+        Some(S::ConnectionLimit) => "the partition has its maximum number of connections",
+        Some(S::QuotaExceeded) => "a quota of the partition (or the module's locked memory) is used up",
         Some(S::PartitionExists) => "a partition of that name exists",
         Some(S::PartitionNotFound) => "no such partition",
         Some(S::ObjectNotFound) => "no such key",
@@ -340,7 +376,12 @@ fn run(ctx: &Ctx, command: Command) -> Result<(), String> {
             let pin = ctx.pins.other("IHSM_ADMIN_PIN", "new admin PIN")?;
             ctx.admin_client()?
                 .initialize_admin(&pin)
-                .map_err(|e| describe(&e))?;
+                .map_err(|e| match e.status() {
+                    Some(ihsm_client::Status::AlreadyInitialized) => {
+                        "the module already has an admin".to_string()
+                    }
+                    _ => describe(&e),
+                })?;
             ctx.print(&json!({"initialized": true}), || "admin PIN set".into());
             Ok(())
         }
@@ -403,49 +444,79 @@ fn status(ctx: &Ctx) -> Result<(), String> {
 
 fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
     match command {
-        PartitionCommand::Create {
-            name,
-            quotas,
-            backup_out,
-        } => {
-            let admin = ctx.admin_session()?;
-            let officer = ctx.pins.other("IHSM_SO_PIN", "new officer PIN")?;
-            let quotas = Quotas {
-                max_objects: quotas.max_objects,
-                max_sessions: quotas.max_sessions,
-                max_logins: quotas.max_logins,
-                max_data_object_bytes: 1 << 20,
-            };
-            let backup = admin
-                .create_partition(&name, quotas, &officer, None)
-                .map_err(|e| describe(&e))?
-                .ok_or("the module returned no backup secret")?;
+        PartitionCommand::Create { name, quotas } => {
+            ctx.admin_session()?
+                .create_partition(&name, quotas.quotas()?)
+                .map_err(|e| describe(&e))?;
             let socket = layout::partition_socket(
                 &ctx.state_dir,
                 &PartitionName::new(name.as_str()).map_err(|_| "invalid name")?,
             );
+            ctx.print(&json!({"created": name, "socket": socket}), || {
+                format!(
+                    "partition {name} created; socket {}
+its owner initializes it: ihsm partition init --partition {name}",
+                    socket.display()
+                )
+            });
+            Ok(())
+        }
+        PartitionCommand::Init {
+            partition,
+            backup_out,
+        } => {
+            let path = ctx.partition_path(&partition)?;
+            let client = ctx.connect(&path)?;
+            let officer = ctx.pins.other("IHSM_SO_PIN", "new officer PIN")?;
+            let backup = client
+                .initialize_partition(&officer, None)
+                .map_err(|e| describe(&e))?
+                .ok_or("the module returned no backup secret")?;
+            if let Some(key) = client.attestation_key() {
+                pins::remember(&path, &key)?;
+            }
             match backup_out {
-                Some(path) => {
-                    write_private(&path, &backup)?;
+                Some(file) => {
+                    write_private(&file, &backup)?;
                     ctx.print(
-                        &json!({"created": name, "socket": socket, "backup_secret_file": path}),
-                        || {
-                            format!(
-                                "partition {name} created; socket {}; backup secret in {}",
-                                socket.display(),
-                                path.display()
-                            )
-                        },
+                        &json!({"initialized": true, "backup_secret_file": file}),
+                        || format!("partition initialized; backup secret in {}", file.display()),
                     );
                 }
                 None => {
                     let hex = zeroize::Zeroizing::new(hex::encode(&*backup));
                     ctx.print(
-                        &json!({"created": name, "socket": socket, "backup_secret": hex.as_str()}),
-                        || format!("partition {name} created; socket {}\nbackup secret (keep it offline; shown once): {}", socket.display(), hex.as_str()),
+                        &json!({"initialized": true, "backup_secret": hex.as_str()}),
+                        || format!("partition initialized\nbackup secret (keep it offline; shown once): {}", hex.as_str()),
                     );
                 }
             }
+            Ok(())
+        }
+        PartitionCommand::Info(partition) => {
+            let info = ctx
+                .partition_client(&partition)?
+                .partition_info()
+                .map_err(|e| describe(&e))?;
+            let value = partition_json(&info);
+            ctx.print(&value, || {
+                format!(
+                    "partition {}\ninitialized: {}\nresets:      {}\nobjects:     {} persistent (at most {})\nsessions:    {} (at most {})\nlogins:      {} (at most {})\nconnections: {} (at most {})\nlocked:      {} KiB (share {} KiB)",
+                    info.name.as_str(),
+                    if info.initialized { "yes" } else { "no (its owner runs `ihsm partition init`)" },
+                    info.resets,
+                    info.object_count,
+                    info.quotas.max_objects,
+                    info.sessions,
+                    info.quotas.max_sessions,
+                    info.logins,
+                    info.quotas.max_logins,
+                    info.connections,
+                    info.quotas.max_connections,
+                    info.locked_bytes >> 10,
+                    info.quotas.max_locked_bytes >> 10,
+                )
+            });
             Ok(())
         }
         PartitionCommand::List => {
@@ -453,27 +524,47 @@ fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
                 .admin_session()?
                 .list_partitions()
                 .map_err(|e| describe(&e))?;
-            let value = json!(partitions
-                .iter()
-                .map(|p| json!({
-                    "name": p.name.as_str(),
-                    "objects": p.object_count,
-                    "max_objects": p.quotas.max_objects,
-                    "max_sessions": p.quotas.max_sessions,
-                    "max_logins": p.quotas.max_logins,
-                }))
-                .collect::<Vec<_>>());
+            let value = json!(partitions.iter().map(partition_json).collect::<Vec<_>>());
             ctx.print(&value, || {
-                let mut text = format!("{:<24} {:>8} {:>12}", "NAME", "OBJECTS", "MAX OBJECTS");
+                let mut text = format!(
+                    "{:<24} {:>11} {:>6} {:>8} {:>12} {:>11} {:>16}",
+                    "NAME",
+                    "INITIALIZED",
+                    "RESETS",
+                    "OBJECTS",
+                    "MAX OBJECTS",
+                    "CONNECTIONS",
+                    "LOCKED KiB/SHARE"
+                );
                 for p in &partitions {
                     text.push_str(&format!(
-                        "\n{:<24} {:>8} {:>12}",
+                        "\n{:<24} {:>11} {:>6} {:>8} {:>12} {:>11} {:>16}",
                         p.name.as_str(),
+                        if p.initialized { "yes" } else { "no" },
+                        p.resets,
                         p.object_count,
-                        p.quotas.max_objects
+                        p.quotas.max_objects,
+                        p.connections,
+                        format!(
+                            "{}/{}",
+                            p.locked_bytes >> 10,
+                            p.quotas.max_locked_bytes >> 10
+                        ),
                     ));
                 }
                 text
+            });
+            Ok(())
+        }
+        PartitionCommand::Reset { name } => {
+            let resets = ctx
+                .admin_session()?
+                .reset_partition(&name)
+                .map_err(|e| describe(&e))?;
+            // The partition's own keys are new: so is its attestation key.
+            forget_pin(ctx, &name)?;
+            ctx.print(&json!({"reset": name, "resets": resets}), || {
+                format!("partition {name} reset ({resets} times so far): every key and credential in it destroyed; its owner initializes it again")
             });
             Ok(())
         }
@@ -482,29 +573,42 @@ fn partition(ctx: &Ctx, command: PartitionCommand) -> Result<(), String> {
                 .delete_partition(&name)
                 .map_err(|e| describe(&e))?;
             // The partition is gone: a new one of the same name has a new attestation key.
-            let partition = PartitionArg {
-                partition: Some(name.clone()),
-            };
-            if ctx.socket.is_none() {
-                pins::forget(&ctx.partition_path(&partition)?)?;
-            }
+            forget_pin(ctx, &name)?;
             ctx.print(&json!({"deleted": name}), || {
                 format!("partition {name} deleted")
             });
             Ok(())
         }
-        PartitionCommand::Init { name } => {
-            let admin = ctx.admin_session()?;
-            let officer = ctx.pins.other("IHSM_SO_PIN", "new officer PIN")?;
-            admin
-                .set_pin(Role::CryptoOfficer, &officer, Some(&name))
-                .map_err(|e| describe(&e))?;
-            ctx.print(&json!({"officer_pin_set": name}), || {
-                format!("officer PIN of partition {name} set")
-            });
-            Ok(())
-        }
     }
+}
+
+/// Forgets the attestation key pinned for partition `name`'s socket.
+fn forget_pin(ctx: &Ctx, name: &str) -> Result<(), String> {
+    if ctx.socket.is_some() {
+        return Ok(());
+    }
+    let partition = PartitionArg {
+        partition: Some(name.to_string()),
+    };
+    pins::forget(&ctx.partition_path(&partition)?)
+}
+
+fn partition_json(p: &ihsm_client::proto::msgs::PartitionInfo) -> serde_json::Value {
+    json!({
+        "name": p.name.as_str(),
+        "initialized": p.initialized,
+        "resets": p.resets,
+        "objects": p.object_count,
+        "sessions": p.sessions,
+        "logins": p.logins,
+        "connections": p.connections,
+        "locked_bytes": p.locked_bytes,
+        "max_objects": p.quotas.max_objects,
+        "max_sessions": p.quotas.max_sessions,
+        "max_logins": p.quotas.max_logins,
+        "max_connections": p.quotas.max_connections,
+        "max_locked_bytes": p.quotas.max_locked_bytes,
+    })
 }
 
 fn role_of(name: &str) -> Result<Role, String> {
@@ -521,7 +625,7 @@ fn pin_command(ctx: &Ctx, command: PinCommand) -> Result<(), String> {
             let officer = ctx.partition_session(&partition, Role::CryptoOfficer)?;
             let new = ctx.pins.other("IHSM_NEW_PIN", "new user PIN")?;
             officer
-                .set_pin(Role::CryptoUser, &new, None)
+                .set_pin(Role::CryptoUser, &new)
                 .map_err(|e| describe(&e))?;
             ctx.print(&json!({"user_pin_set": true}), || "user PIN set".into());
         }
@@ -540,26 +644,12 @@ fn pin_command(ctx: &Ctx, command: PinCommand) -> Result<(), String> {
                 .map_err(|e| describe(&e))?;
             ctx.print(&json!({"pin_changed": true}), || "PIN changed".into());
         }
-        PinCommand::Unlock { partition, role } => match role_of(&role)? {
-            Role::CryptoOfficer => {
-                let name = partition
-                    .partition
-                    .clone()
-                    .ok_or("which partition? give --partition NAME")?;
-                ctx.admin_session()?
-                    .unlock_role(Role::CryptoOfficer, Some(&name))
-                    .map_err(|e| describe(&e))?;
-                ctx.print(&json!({"unlocked": "officer"}), || {
-                    "officer unlocked".into()
-                });
-            }
-            _ => {
-                ctx.partition_session(&partition, Role::CryptoOfficer)?
-                    .unlock_role(Role::CryptoUser, None)
-                    .map_err(|e| describe(&e))?;
-                ctx.print(&json!({"unlocked": "user"}), || "user unlocked".into());
-            }
-        },
+        PinCommand::Unlock(partition) => {
+            ctx.partition_session(&partition, Role::CryptoOfficer)?
+                .unlock_role(Role::CryptoUser)
+                .map_err(|e| describe(&e))?;
+            ctx.print(&json!({"unlocked": "user"}), || "user unlocked".into());
+        }
     }
     Ok(())
 }

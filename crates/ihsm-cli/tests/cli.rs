@@ -128,9 +128,19 @@ fn every_command_works_end_to_end() {
     assert!(status.contains("Operational"), "{status}");
     assert!(status.contains("not set"), "{status}");
     cli.ok(&["admin", "init"]);
-    let backup = tmp.path().join("web.backup");
-    let created = cli.ok(&["partition", "create", "web", "--backup-out", s(&backup)]);
+    let created = cli.ok(&["partition", "create", "web"]);
     assert!(created.contains("web.sock"), "{created}");
+    let info = cli.ok(&["partition", "info", "--partition", "web"]);
+    assert!(info.contains("initialized: no"), "{info}");
+    let backup = tmp.path().join("web.backup");
+    cli.ok(&[
+        "partition",
+        "init",
+        "--partition",
+        "web",
+        "--backup-out",
+        s(&backup),
+    ]);
     assert_eq!(std::fs::read(&backup).unwrap().len(), 32);
     let listed = cli.ok(&["partition", "list"]);
     assert!(listed.contains("web"), "{listed}");
@@ -361,7 +371,8 @@ fn every_command_works_end_to_end() {
     assert_eq!(status["test_hooks"], false);
     assert_eq!(status["initialized"], true);
 
-    // PINs: change, lock by wrong PINs, unlock, the officer's reset by the admin.
+    // PINs: change, lock by wrong PINs, unlock; a lost officer means a reset by the admin,
+    // which destroys the partition's keys.
     user.with("IHSM_NEW_PIN", "user-pin-0002")
         .ok(&["pin", "change"]);
     let user = user.with("IHSM_PIN", "user-pin-0002");
@@ -374,12 +385,32 @@ fn every_command_works_end_to_end() {
     user.fails(&["random"], "locked");
     user.ok(&["pin", "unlock"]);
     user.ok(&["random"]);
-    cli.with("IHSM_SO_PIN", "officer-pin-0002")
-        .ok(&["partition", "init", "web"]);
+    let reset = cli.ok(&["partition", "reset", "web"]);
+    assert!(reset.contains("1 times"), "{reset}");
+    user.fails(&["random"], "not initialized");
+    user.fails(&["key", "list"], "not initialized");
+    let info: serde_json::Value =
+        serde_json::from_str(&user.ok(&["partition", "info", "--json"])).unwrap();
+    assert_eq!(
+        (info["initialized"].as_bool(), info["resets"].as_u64()),
+        (Some(false), Some(1))
+    );
+    user.with("IHSM_SO_PIN", "officer-pin-0002").ok(&[
+        "partition",
+        "init",
+        "--backup-out",
+        s(&tmp.path().join("web2.backup")),
+    ]);
+    user.with("IHSM_SO_PIN", "officer-pin-0002")
+        .fails(&["partition", "init"], "someone else did first");
     user.with("IHSM_SO_PIN", "officer-pin-0002")
         .with("IHSM_NEW_PIN", USER_PIN)
         .ok(&["pin", "set"]);
     user.with("IHSM_PIN", USER_PIN).ok(&["random"]);
+    let keys = user
+        .with("IHSM_PIN", USER_PIN)
+        .ok(&["key", "list", "--json"]);
+    assert_eq!(keys.trim(), "[]", "the reset destroyed every key");
     // PIN files: the first line, for the role the command logs in as.
     let pin_file = file(tmp.path(), "user.pin", format!("{USER_PIN}\n").as_bytes());
     user.without("IHSM_PIN")
@@ -405,25 +436,29 @@ fn failures_say_why_in_one_line() {
     cli.without("IHSM_ADMIN_PIN")
         .fails(&["partition", "list"], "no admin PIN: set IHSM_ADMIN_PIN");
     cli.fails(&["partition", "create", "Bad Name"], "partition name");
-    cli.with("IHSM_SO_PIN", "short")
-        .fails(&["partition", "create", "p"], "PINs must be");
-    cli.ok(&[
+    cli.ok(&["partition", "create", "p"]);
+    cli.fails(&["partition", "create", "p"], "exists");
+    let owner = cli.with("IHSM_PARTITION", "p");
+    owner.fails(&["random"], "not initialized");
+    owner
+        .with("IHSM_SO_PIN", "short")
+        .fails(&["partition", "init"], "PINs must be");
+    owner.ok(&[
         "partition",
-        "create",
-        "p",
+        "init",
         "--backup-out",
         s(&tmp.path().join("b")),
     ]);
-    cli.fails(
+    owner.fails(
         &[
             "partition",
-            "create",
-            "p",
+            "init",
             "--backup-out",
             s(&tmp.path().join("c")),
         ],
-        "exists",
+        "already initialized",
     );
+    cli.fails(&["partition", "reset", "nope"], "no such partition");
     cli.fails(&["partition", "delete", "nope"], "no such partition");
     cli.fails(&["random"], "which partition?");
     cli.fails(
@@ -628,16 +663,16 @@ fn attestation_keys_are_pinned_across_invocations() {
     let tmp = tempfile::tempdir().unwrap();
     let cli = Cli::new(&daemon);
     cli.ok(&["admin", "init"]);
-    cli.ok(&[
-        "partition",
-        "create",
-        "p",
-        "--backup-out",
-        s(&tmp.path().join("b1")),
-    ]);
+    cli.ok(&["partition", "create", "p"]);
     let user = cli
         .with("IHSM_PARTITION", "p")
         .with("IHSM_NEW_PIN", USER_PIN);
+    user.ok(&[
+        "partition",
+        "init",
+        "--backup-out",
+        s(&tmp.path().join("b1")),
+    ]);
     user.ok(&["pin", "set"]);
     user.ok(&["random"]);
     let pins = std::fs::read_to_string(daemon.state_dir().with_extension("pins")).unwrap();
@@ -657,18 +692,22 @@ fn attestation_keys_are_pinned_across_invocations() {
         max_sessions: 10,
         max_logins: 10,
         max_data_object_bytes: 1024,
+        max_connections: 10,
+        max_locked_bytes: 1 << 20,
     };
-    admin
-        .create_partition("p", quotas, SO_PIN.as_bytes(), None)
+    admin.create_partition("p", quotas).unwrap();
+    ihsm_client::Client::connect(daemon.partition_socket("p"))
+        .unwrap()
+        .initialize_partition(SO_PIN.as_bytes(), None)
         .unwrap();
     user.fails(&["pin", "set"], "another attestation key");
 
     // Through `ihsm`, a deleted partition's pin goes with it.
     cli.ok(&["partition", "delete", "p"]);
-    cli.ok(&[
+    cli.ok(&["partition", "create", "p"]);
+    user.ok(&[
         "partition",
-        "create",
-        "p",
+        "init",
         "--backup-out",
         s(&tmp.path().join("b2")),
     ]);

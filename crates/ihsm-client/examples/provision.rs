@@ -1,5 +1,6 @@
-//! Provisions a new module: the first admin PIN, a partition `example` with its officer,
-//! and the officer setting the user's PIN.
+//! Provisions a new module: the first admin PIN, a partition `example` made by the admin
+//! and initialized by its owner on its own socket (the first officer PIN and the backup
+//! secret, neither known to the admin), and the officer setting the user's PIN.
 //!
 //! ```sh
 //! scripts/run.sh &    # a module on the default state directory
@@ -36,22 +37,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_sessions: 64,
         max_logins: 16,
         max_data_object_bytes: 1 << 20,
+        max_connections: 64,
+        max_locked_bytes: 1 << 20,
     };
-    let officer_pin = pin("IHSM_SO_PIN", "example-officer-pin");
-    // The module generates the partition's backup secret and returns it sealed to us: keep
-    // it offline, it restores masked keys on a replacement module.
-    let backup = session.create_partition("example", quotas, &officer_pin, None)?;
-    println!(
-        "partition example created; backup secret of {} bytes",
-        backup.map_or(0, |b| b.len())
-    );
+    session.create_partition("example", quotas)?;
+    println!("partition example created (uninitialized)");
 
+    // The owner's side, on the partition's socket. The module generates the backup secret
+    // and returns it sealed to us: keep it offline, it restores masked keys on a
+    // replacement module.
+    let officer_pin = pin("IHSM_SO_PIN", "example-officer-pin");
     let name = PartitionName::new("example")?;
     let partition = Client::connect(layout::partition_socket(&dir, &name))?;
+    let backup = partition.initialize_partition(&officer_pin, None)?;
+    println!(
+        "partition example initialized; backup secret of {} bytes",
+        backup.map_or(0, |b| b.len())
+    );
     let officer = partition
         .login(Role::CryptoOfficer, &officer_pin)?
         .open_session()?;
-    officer.set_pin(Role::CryptoUser, &pin("IHSM_PIN", "example-user-pin"), None)?;
+    officer.set_pin(Role::CryptoUser, &pin("IHSM_PIN", "example-user-pin"))?;
     println!("user PIN set");
     Ok(())
 }

@@ -44,6 +44,45 @@ impl Client {
         answer!(answer, InitializeAdmin).map(|_| ())
     }
 
+    /// Initializes the partition of this connection's socket, once: its first officer PIN
+    /// and its owner's backup secret, both sealed to the partition's credential key. Without
+    /// `backup_secret` the module generates one and returns it (sealed in transit, opened
+    /// here): the owner must keep it to restore masked blobs on a replacement module.
+    pub fn initialize_partition(
+        &self,
+        officer_pin: &[u8],
+        backup_secret: Option<&[u8]>,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let mut secrets: Vec<(u8, &[u8])> = vec![(0, officer_pin)];
+        if let Some(secret) = backup_secret {
+            secrets.push((1, secret));
+        }
+        let (answer, replies) =
+            self.sealed_call(None, Opcode::InitializePartition, &secrets, |mut sealed| {
+                let officer_credential = sealed.remove(0);
+                InitializePartitionRequest {
+                    officer_credential,
+                    backup_secret: sealed.pop(),
+                }
+                .into()
+            })?;
+        let body = answer!(answer, InitializePartition)?.value;
+        match (body.wrapped_backup_secret, replies.first()) {
+            (Some(wrapped), Some(reply)) => Ok(Some(open_reply(reply, wrapped.expose())?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The partition of this connection's socket: whether it is initialized, how often it
+    /// was reset, its quotas and use. Needs no login.
+    pub fn partition_info(&self) -> Result<PartitionInfo> {
+        answer!(
+            self.call(None, GetPartitionInfoRequest {})?,
+            GetPartitionInfo
+        )
+        .map(|a| a.value.partition)
+    }
+
     /// Logs in as `role` with `pin`; the PIN is sealed to the module's credential key.
     pub fn login(&self, role: Role, pin: &[u8]) -> Result<Login> {
         let (answer, _) = self.sealed_call(None, Opcode::Login, &[(1, pin)], |mut sealed| {
@@ -186,42 +225,24 @@ impl Session {
             .map(|a| a.value.self_tests.into_vec())
     }
 
-    /// Creates a partition with its officer PIN (admin). Without `backup_secret` the module
-    /// generates one and returns it (sealed in transit, opened here): the owner must keep it
-    /// to restore masked blobs on a replacement module.
-    pub fn create_partition(
-        &self,
-        name: &str,
-        quotas: Quotas,
-        officer_pin: &[u8],
-        backup_secret: Option<&[u8]>,
-    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    /// Creates a partition (admin). It is uninitialized until its owner calls
+    /// [`Client::initialize_partition`] on its socket: the admin never knows its credentials.
+    pub fn create_partition(&self, name: &str, quotas: Quotas) -> Result<()> {
         let name =
             PartitionName::new(name).map_err(|_| Error::InvalidArgument("partition name"))?;
-        let mut secrets: Vec<(u8, &[u8])> = vec![(2, officer_pin)];
-        if let Some(secret) = backup_secret {
-            secrets.push((3, secret));
-        }
-        let (answer, replies) = self.client.sealed_call(
-            Some(self.id),
-            Opcode::CreatePartition,
-            &secrets,
-            |mut sealed| {
-                let officer_credential = sealed.remove(0);
-                CreatePartitionRequest {
-                    name,
-                    quotas,
-                    officer_credential,
-                    backup_secret: sealed.pop(),
-                }
-                .into()
-            },
-        )?;
-        let body = answer!(answer, CreatePartition)?.value;
-        match (body.wrapped_backup_secret, replies.first()) {
-            (Some(wrapped), Some(reply)) => Ok(Some(open_reply(reply, wrapped.expose())?)),
-            _ => Ok(None),
-        }
+        answer!(
+            self.call(CreatePartitionRequest { name, quotas })?,
+            CreatePartition
+        )
+        .map(|_| ())
+    }
+
+    /// Destroys everything in a partition and returns it to uninitialized (admin): the way
+    /// back from a lost or locked officer. Returns the partition's reset count.
+    pub fn reset_partition(&self, name: &str) -> Result<u32> {
+        let name =
+            PartitionName::new(name).map_err(|_| Error::InvalidArgument("partition name"))?;
+        answer!(self.call(ResetPartitionRequest { name })?, ResetPartition).map(|a| a.value.resets)
     }
 
     /// The partitions (admin).
@@ -239,20 +260,14 @@ impl Session {
 
     // --- PINs --------------------------------------------------------------------------
 
-    /// Sets the PIN of a role the caller manages: the officer sets the user's; the admin
-    /// sets a partition officer's (`partition`).
-    pub fn set_pin(&self, role: Role, pin: &[u8], partition: Option<&str>) -> Result<()> {
-        let partition = partition
-            .map(PartitionName::new)
-            .transpose()
-            .map_err(|_| Error::InvalidArgument("partition name"))?;
+    /// Sets the PIN of the role the caller manages: the officer sets the user's.
+    pub fn set_pin(&self, role: Role, pin: &[u8]) -> Result<()> {
         let (answer, _) =
             self.client
                 .sealed_call(Some(self.id), Opcode::SetPin, &[(1, pin)], |mut sealed| {
                     SetPinRequest {
                         role,
                         credential: sealed.remove(0),
-                        partition,
                     }
                     .into()
                 })?;
@@ -278,17 +293,9 @@ impl Session {
         answer!(answer, ChangePin).map(|_| ())
     }
 
-    /// Unlocks a role locked by wrong PINs.
-    pub fn unlock_role(&self, role: Role, partition: Option<&str>) -> Result<()> {
-        let partition = partition
-            .map(PartitionName::new)
-            .transpose()
-            .map_err(|_| Error::InvalidArgument("partition name"))?;
-        answer!(
-            self.call(UnlockRoleRequest { role, partition })?,
-            UnlockRole
-        )
-        .map(|_| ())
+    /// Unlocks a role locked by wrong PINs (the officer unlocks the user).
+    pub fn unlock_role(&self, role: Role) -> Result<()> {
+        answer!(self.call(UnlockRoleRequest { role })?, UnlockRole).map(|_| ())
     }
 
     // --- Partition policy ----------------------------------------------------------------

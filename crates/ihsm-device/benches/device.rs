@@ -282,10 +282,9 @@ fn setup(device: &Device) -> (Handle, Handle) {
     let mut admin = Client::new(InProcess::connect(device, Socket::Admin));
     admin.initialize_admin(ADMIN_PIN).unwrap();
     let session = admin.session(Role::Admin, ADMIN_PIN).unwrap();
-    admin
-        .create_partition(session, "bench", quotas(), OFFICER_PIN)
-        .unwrap();
+    admin.create_partition(session, "bench", quotas()).unwrap();
     let mut officer = partition_client(device);
+    officer.initialize_partition(OFFICER_PIN).unwrap();
     let session = officer.session(Role::CryptoOfficer, OFFICER_PIN).unwrap();
     let credential = officer
         .sealed(Opcode::SetPin, 1, USER_PIN.as_bytes())
@@ -296,7 +295,6 @@ fn setup(device: &Device) -> (Handle, Handle) {
             SetPinRequest {
                 role: Role::CryptoUser,
                 credential,
-                partition: None,
             },
         )
         .unwrap();

@@ -1,13 +1,14 @@
-//! A client connection as the device sees it: which socket it came through, its nonce and
-//! the logins it holds.
+//! A client connection as the device sees it: which socket it came through, the partition
+//! it is bound to, its nonce and the logins it holds.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use ihsm_proto::{LoginId, Nonce, PartitionName, Status};
 
 use crate::device::Shared;
 use crate::fault::Fault;
+use crate::partition::Partition;
 
 /// The socket a connection came through: it decides which credential key `GetCredentialKey`
 /// returns and which partition every handle, name and blob is resolved in.
@@ -22,9 +23,17 @@ pub enum Socket {
 /// One client connection. The daemon makes one per accepted socket connection with
 /// [`Device::connect`](crate::Device::connect) and drops it when the socket closes: every login
 /// no other connection holds then ends, with its sessions and their session objects.
+///
+/// A partition socket's connection is bound to the partition as it was when the connection
+/// was made, not to its name: once that partition is deleted or reset, the connection is
+/// defunct (every request is `PartitionNotFound`, and the daemon closes it), and it never
+/// reaches a partition made later under the same name.
 pub struct Connection {
     pub(crate) id: u64,
     pub(crate) socket: Socket,
+    /// The partition bound at connection time (`None` on the admin socket, or when no
+    /// partition of the socket's name existed).
+    pub(crate) partition: Option<Arc<Partition>>,
     state: Mutex<ConnectionState>,
     device: Weak<Shared>,
 }
@@ -38,10 +47,16 @@ pub(crate) struct ConnectionState {
 }
 
 impl Connection {
-    pub(crate) fn new(id: u64, socket: Socket, device: Weak<Shared>) -> Self {
+    pub(crate) fn new(
+        id: u64,
+        socket: Socket,
+        partition: Option<Arc<Partition>>,
+        device: Weak<Shared>,
+    ) -> Self {
         Self {
             id,
             socket,
+            partition,
             state: Mutex::new(ConnectionState::default()),
             device,
         }
@@ -51,6 +66,17 @@ impl Connection {
     #[must_use]
     pub fn socket(&self) -> &Socket {
         &self.socket
+    }
+
+    /// Whether the connection can no longer be served: its partition was deleted or reset
+    /// (or did not exist when it connected). The daemon closes such a connection.
+    #[must_use]
+    pub fn is_defunct(&self) -> bool {
+        match (&self.socket, &self.partition) {
+            (Socket::Admin, _) => false,
+            (Socket::Partition(_), Some(partition)) => partition.is_gone(),
+            (Socket::Partition(_), None) => true,
+        }
     }
 
     /// Whether the connection holds a login (the daemon times out only connections that
@@ -88,6 +114,9 @@ impl Drop for Connection {
         if let Some(device) = self.device.upgrade() {
             let logins = core::mem::take(&mut self.state().logins);
             device.disconnect(self, logins);
+        }
+        if let Some(partition) = &self.partition {
+            partition.remove_connection();
         }
     }
 }

@@ -112,6 +112,21 @@ impl PinVerifier {
         })
     }
 
+    /// A verifier no PIN matches (a random salt and hash), costing what a real one costs to
+    /// check: what a role without a PIN is checked against, so the time of its answer says
+    /// nothing about whether it has one.
+    pub(crate) fn decoy(engine: &Engine, iterations: u32) -> Result<Self, Fault> {
+        let mut salt = [0; SALT_LEN];
+        let _ = engine.random(&mut salt)?;
+        let mut hash = Zeroizing::new([0; HASH_LEN]);
+        let _ = engine.random(&mut *hash)?;
+        Ok(Self {
+            salt,
+            iterations,
+            hash,
+        })
+    }
+
     /// Whether `pin` is the PIN, compared in constant time.
     pub(crate) fn matches(&self, engine: &Engine, pin: &Pin) -> Result<bool, Fault> {
         let candidate = Self::hash(engine, pin.expose(), &self.salt, self.iterations)?;

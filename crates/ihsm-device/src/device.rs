@@ -130,11 +130,24 @@ impl Device {
         Self { shared }
     }
 
-    /// A new connection through `socket`.
-    #[must_use]
-    pub fn connect(&self, socket: Socket) -> Connection {
+    /// A new connection through `socket`, bound to the partition of that name as it is now
+    /// (see [`Connection`]). `ConnectionLimit` if the partition has its maximum number of
+    /// connections.
+    pub fn connect(&self, socket: Socket) -> Result<Connection, Status> {
+        let partition = match &socket {
+            Socket::Admin => None,
+            Socket::Partition(name) => self.shared.partition(name).ok(),
+        };
+        if let Some(partition) = &partition {
+            partition.add_connection()?;
+        }
         let id = self.shared.next_connection.fetch_add(1, Ordering::Relaxed);
-        Connection::new(id, socket, Arc::downgrade(&self.shared))
+        Ok(Connection::new(
+            id,
+            socket,
+            partition,
+            Arc::downgrade(&self.shared),
+        ))
     }
 
     /// Serves one frame body (the bytes after the length prefix) from `conn`.
@@ -151,7 +164,8 @@ impl Device {
             Ok(request) => (self.handle(conn, request), false),
             Err(error) => (error.response(), error.closes_connection()),
         };
-        Self::frame(&response, close)
+        // A connection whose partition is gone has nothing more to be served.
+        Self::frame(&response, close || conn.is_defunct())
     }
 
     /// A reply refusing a request the device did not serve (the daemon is busy or shutting
@@ -406,7 +420,25 @@ impl Shared {
         let access = access(opcode);
         let partition = match &conn.socket {
             Socket::Admin if access.admin_socket => None,
-            Socket::Partition(name) if access.partition_socket => Some(self.partition(name)?),
+            Socket::Partition(_) if access.partition_socket => {
+                // The partition the connection was bound to, never another of the same name.
+                let partition = conn
+                    .partition
+                    .clone()
+                    .filter(|partition| !partition.is_gone())
+                    .ok_or(Status::PartitionNotFound)?;
+                if !partition.initialized()
+                    && !matches!(
+                        opcode,
+                        Opcode::GetCredentialKey
+                            | Opcode::InitializePartition
+                            | Opcode::GetPartitionInfo
+                    )
+                {
+                    return Err(Status::PartitionNotInitialized.into());
+                }
+                Some(partition)
+            }
             _ => return Err(Status::RoleNotPermitted.into()),
         };
         let realm = partition.as_ref().map_or(&self.admin, |p| &p.realm);
@@ -438,10 +470,10 @@ impl Shared {
                     session.close();
                 }
             }
-            Socket::Partition(name) => {
-                if let Ok(partition) = self.partition(name) {
+            Socket::Partition(_) => {
+                if let Some(partition) = &conn.partition {
                     for session in partition.realm.release(conn.id, &logins) {
-                        cmd::session::discard(&partition, &session);
+                        cmd::session::discard(partition, &session);
                     }
                 }
             }

@@ -48,16 +48,20 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
         let record = PartitionRecord::decode(value).ok_or(corrupt)?;
         let ec = |der: &[u8]| engine.ec_private_key_from_pkcs8(der).map_err(|_| corrupt);
         let masking_count = masking_counts.remove(&name).unwrap_or(0);
-        let masking = if masking_count > 0 {
-            AesKey::with_gcm_invocations(&record.masking_key, masking_count)
-        } else {
-            AesKey::from_bytes(&record.masking_key)
+        let masking = match &record.masking_key {
+            Some(key) if masking_count > 0 => Some((
+                AesKey::with_gcm_invocations(key, masking_count).map_err(|_| corrupt)?,
+                masking_count,
+            )),
+            Some(key) => Some((AesKey::from_bytes(key).map_err(|_| corrupt)?, 0)),
+            // An uninitialized partition has masked nothing.
+            None if masking_count > 0 => return Err(corrupt),
+            None => None,
         };
         let keys = PartitionKeys {
             attestation: ec(&record.attestation_pkcs8)?,
             credential: ec(&record.credential_pkcs8)?,
             import: ec(&record.import_pkcs8)?,
-            masking: masking.map_err(|_| corrupt)?,
         };
         let rsa_import = match &record.rsa_import_pkcs8 {
             Some(der) => Some(
@@ -71,10 +75,11 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
         let partition = Partition::new(
             name.clone(),
             keys,
+            masking,
+            record.resets,
             record.quotas,
             policy,
             rsa_import,
-            masking_count,
         );
         partition.write().ledger = ledgers.remove(&name).unwrap_or_default();
         partitions.insert(name, Arc::new(partition));
@@ -124,6 +129,17 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
                 }
                 partition.restore_object(object)?;
             }
+        }
+    }
+    // An uninitialized partition (new, or reset) holds nothing: its initialization commits
+    // the masking key with the first officer PIN, before any object can exist.
+    for partition in partitions.values().filter(|p| !p.initialized()) {
+        let holds_credentials = [Role::CryptoOfficer, Role::CryptoUser]
+            .iter()
+            .any(|role| partition.realm.credential(*role).verifier().is_some());
+        let state = partition.read();
+        if holds_credentials || !state.objects.is_empty() || !state.ledger.is_empty() {
+            return Err(corrupt);
         }
     }
     let initialized = shared.admin.credential(Role::Admin).verifier().is_some();

@@ -8,8 +8,9 @@
 //! and the object lock to reserve the next (once per block, 2^20 encryptions by default).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
 
 use ihsm_crypto::policy::{approval, Service};
@@ -27,6 +28,15 @@ pub(crate) struct Partition {
     pub(crate) name: PartitionName,
     pub(crate) realm: Realm,
     pub(crate) keys: PartitionKeys,
+    /// AES-256, derived from the owner's backup secret: seals masked key blobs. Set once, by
+    /// `InitializePartition`; until then the partition is uninitialized.
+    masking: OnceLock<AesKey>,
+    /// Claimed by the one `InitializePartition` in progress.
+    initializing: AtomicBool,
+    /// How many times the admin reset the partition (this instance is the one after them).
+    pub(crate) resets: u32,
+    /// Connections bound to this partition now.
+    connections: AtomicU32,
     /// The AES-GCM encryptions under the masking key (durable: its own ledger record).
     pub(crate) masking_gcm: GcmBudget,
     state: RwLock<PartitionState>,
@@ -57,8 +67,6 @@ pub(crate) struct PartitionKeys {
     pub(crate) credential: EcPrivateKey,
     /// The P-384 key of the approved import path.
     pub(crate) import: EcPrivateKey,
-    /// AES-256, derived from the owner's backup secret: seals masked key blobs.
-    pub(crate) masking: AesKey,
 }
 
 pub(crate) struct PartitionState {
@@ -79,20 +87,40 @@ pub(crate) struct PartitionState {
 }
 
 impl Partition {
-    pub(crate) fn new(
+    /// A new partition, or one made again by a reset: no masking key, credentials, policy
+    /// or objects yet.
+    pub(crate) fn uninitialized(
         name: PartitionName,
         keys: PartitionKeys,
         quotas: Quotas,
+        resets: u32,
+    ) -> Self {
+        Self::new(name, keys, None, resets, quotas, BTreeSet::new(), None)
+    }
+
+    /// A partition as its record has it. `masking`: the masking key and the AES-GCM
+    /// encryptions its ledger accounts for, once the owner initialized the partition.
+    pub(crate) fn new(
+        name: PartitionName,
+        keys: PartitionKeys,
+        masking: Option<(AesKey, u64)>,
+        resets: u32,
+        quotas: Quotas,
         policy: BTreeSet<MechanismId>,
         rsa_import: Option<RsaPrivateKey>,
-        masking_gcm_reserved: u64,
     ) -> Self {
-        let masking_gcm = GcmBudget::new(masking_gcm_reserved, masking_gcm_reserved);
+        let reserved = masking.as_ref().map_or(0, |(_, reserved)| *reserved);
+        let masking_gcm = GcmBudget::new(reserved, reserved);
         masking_gcm.make_durable_restored();
+        let masking = masking.map_or_else(OnceLock::new, |(key, _)| OnceLock::from(key));
         Self {
             name,
             realm: Realm::new(),
             keys,
+            masking,
+            initializing: AtomicBool::new(false),
+            resets,
+            connections: AtomicU32::new(0),
             masking_gcm,
             state: RwLock::new(PartitionState {
                 quotas,
@@ -124,6 +152,67 @@ impl Partition {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Whether the owner initialized the partition (its masking key and officer PIN are set).
+    pub(crate) fn initialized(&self) -> bool {
+        self.masking.get().is_some()
+    }
+
+    /// The masking key; `PartitionNotInitialized` before `InitializePartition`.
+    pub(crate) fn masking(&self) -> Result<&AesKey, Fault> {
+        self.masking
+            .get()
+            .ok_or(Fault::Status(Status::PartitionNotInitialized))
+    }
+
+    /// Claims the partition's initialization: `AlreadyInitialized` if it is initialized or
+    /// another initialization is in progress. The claim ends when the guard drops.
+    pub(crate) fn claim_initialization(&self) -> Result<InitializationClaim<'_>, Fault> {
+        if self.initialized()
+            || self
+                .initializing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return Err(Status::AlreadyInitialized.into());
+        }
+        Ok(InitializationClaim(self))
+    }
+
+    /// Sets the masking key (after the initialization's commit, under its claim).
+    pub(crate) fn set_masking(&self, _claim: &InitializationClaim<'_>, key: AesKey) {
+        let _ = self.masking.set(key);
+    }
+
+    /// Whether the partition was deleted or reset (this instance is gone).
+    pub(crate) fn is_gone(&self) -> bool {
+        *self.gate.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a new connection, within the connection quota (`ConnectionLimit` beyond it).
+    pub(crate) fn add_connection(&self) -> Result<(), Status> {
+        let max = self.read().quotas.max_connections;
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                (count < max).then_some(count + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| Status::ConnectionLimit)
+    }
+
+    /// A connection bound to the partition ended.
+    pub(crate) fn remove_connection(&self) {
+        let _ = self
+            .connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                Some(count.saturating_sub(1))
+            });
+    }
+
+    /// Connections bound to the partition now.
+    pub(crate) fn connections(&self) -> u32 {
+        self.connections.load(Ordering::Acquire)
     }
 
     /// Begins a change to the partition's records: `PartitionNotFound` once it is deleted.
@@ -168,8 +257,9 @@ impl Partition {
             attestation_pkcs8: secret(self.keys.attestation.pkcs8().expose()),
             credential_pkcs8: secret(self.keys.credential.pkcs8().expose()),
             import_pkcs8: secret(self.keys.import.pkcs8().expose()),
-            masking_key: secret(self.keys.masking.expose()),
+            masking_key: self.masking.get().map(|key| secret(key.expose())),
             rsa_import_pkcs8: rsa_import.map(|key| secret(key.pkcs8().expose())),
+            resets: self.resets,
         }
     }
 
@@ -349,6 +439,15 @@ impl PartitionState {
         if self.keys.len() > self.objects.len().saturating_mul(2).saturating_add(64) {
             self.keys.retain(|_, key| key.strong_count() > 0);
         }
+    }
+}
+
+/// The one `InitializePartition` in progress; dropping it ends the claim.
+pub(crate) struct InitializationClaim<'a>(&'a Partition);
+
+impl Drop for InitializationClaim<'_> {
+    fn drop(&mut self) {
+        self.0.initializing.store(false, Ordering::Release);
     }
 }
 

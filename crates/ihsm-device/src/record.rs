@@ -12,6 +12,13 @@ use crate::partition::LedgerEntry;
 use crate::store::{RecordKey, Table};
 
 const VERSION: u8 = 1;
+/// The partition record's version: 2 adds the new quotas, the reset count, and a masking key
+/// that may be absent (an uninitialized partition). Version 1 records are still read.
+const PARTITION_VERSION: u8 = 2;
+
+/// Quotas a version 1 partition record did not have.
+const V1_MAX_CONNECTIONS: u32 = 256;
+const V1_MAX_LOCKED_BYTES: u32 = 1 << 20;
 
 /// The admin credential's record key.
 pub(crate) fn admin_credential() -> RecordKey {
@@ -129,15 +136,17 @@ pub(crate) fn split_realm_key(key: &[u8]) -> Option<(PartitionName, &[u8])> {
     Some((name, rest.get(1..)?))
 }
 
-/// A partition: its quotas, policy and keys.
+/// A partition: its quotas, policy, keys and reset count.
 pub(crate) struct PartitionRecord {
     pub(crate) quotas: Quotas,
     pub(crate) policy: Vec<MechanismId>,
     pub(crate) attestation_pkcs8: Zeroizing<Vec<u8>>,
     pub(crate) credential_pkcs8: Zeroizing<Vec<u8>>,
     pub(crate) import_pkcs8: Zeroizing<Vec<u8>>,
-    pub(crate) masking_key: Zeroizing<Vec<u8>>,
+    /// Absent until the owner initializes the partition.
+    pub(crate) masking_key: Option<Zeroizing<Vec<u8>>>,
     pub(crate) rsa_import_pkcs8: Option<Zeroizing<Vec<u8>>>,
+    pub(crate) resets: u32,
 }
 
 /// An object: its attributes and, for a key, its identity and material.
@@ -202,11 +211,11 @@ impl PartitionRecord {
         let secrets = self.attestation_pkcs8.len()
             + self.credential_pkcs8.len()
             + self.import_pkcs8.len()
-            + self.masking_key.len()
+            + self.masking_key.as_ref().map_or(0, |k| k.len())
             + self.rsa_import_pkcs8.as_ref().map_or(0, |k| k.len());
         let mut e = Encoder::new(buffer(secrets));
-        e.array(8).ok()?.u8(VERSION).ok()?;
-        e.array(4)
+        e.array(9).ok()?.u8(PARTITION_VERSION).ok()?;
+        e.array(6)
             .ok()?
             .u32(self.quotas.max_objects)
             .ok()?
@@ -215,6 +224,10 @@ impl PartitionRecord {
             .u32(self.quotas.max_logins)
             .ok()?
             .u32(self.quotas.max_data_object_bytes)
+            .ok()?
+            .u32(self.quotas.max_connections)
+            .ok()?
+            .u32(self.quotas.max_locked_bytes)
             .ok()?;
         e.array(u64::try_from(self.policy.len()).ok()?).ok()?;
         for mechanism in &self.policy {
@@ -223,44 +236,73 @@ impl PartitionRecord {
         e.bytes(&self.attestation_pkcs8).ok()?;
         e.bytes(&self.credential_pkcs8).ok()?;
         e.bytes(&self.import_pkcs8).ok()?;
-        e.bytes(&self.masking_key).ok()?;
-        match &self.rsa_import_pkcs8 {
-            Some(key) => e.bytes(key).ok()?,
-            None => e.null().ok()?,
-        };
+        for optional in [&self.masking_key, &self.rsa_import_pkcs8] {
+            match optional {
+                Some(key) => e.bytes(key).ok()?,
+                None => e.null().ok()?,
+            };
+        }
+        e.u32(self.resets).ok()?;
         Some(Zeroizing::new(e.into_writer()))
     }
 
+    /// Reads a version 2 record, or a version 1 record (always initialized, never reset,
+    /// with the new quotas at their version 1 values).
     pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let mut d = Decoder::new(bytes);
-        expect_array(&mut d, 8)?;
-        (d.u8().ok()? == VERSION).then_some(())?;
-        expect_array(&mut d, 4)?;
-        let quotas = Quotas {
+        let len = d.array().ok()??;
+        let version = d.u8().ok()?;
+        match (version, len) {
+            (1, 8) | (PARTITION_VERSION, 9) => {}
+            _ => return None,
+        }
+        let quota_count = if version == 1 { 4 } else { 6 };
+        expect_array(&mut d, quota_count)?;
+        let mut quotas = Quotas {
             max_objects: d.u32().ok()?,
             max_sessions: d.u32().ok()?,
             max_logins: d.u32().ok()?,
             max_data_object_bytes: d.u32().ok()?,
+            max_connections: V1_MAX_CONNECTIONS,
+            max_locked_bytes: V1_MAX_LOCKED_BYTES,
         };
+        if version == PARTITION_VERSION {
+            quotas.max_connections = d.u32().ok()?;
+            quotas.max_locked_bytes = d.u32().ok()?;
+        }
         let count = d.array().ok()??;
         let mut policy = Vec::new();
         for _ in 0..count.min(ihsm_proto::MAX_POLICY_MECHANISMS as u64 + 1) {
             policy.push(MechanismId::try_from(d.u16().ok()?).ok()?);
         }
         let secret = |d: &mut Decoder<'_>| d.bytes().ok().map(|b| Zeroizing::new(b.to_vec()));
+        let optional = |d: &mut Decoder<'_>| -> Option<Option<Zeroizing<Vec<u8>>>> {
+            if d.datatype().ok()? == Type::Null {
+                d.null().ok()?;
+                Some(None)
+            } else {
+                secret(d).map(Some)
+            }
+        };
+        let attestation_pkcs8 = secret(&mut d)?;
+        let credential_pkcs8 = secret(&mut d)?;
+        let import_pkcs8 = secret(&mut d)?;
+        let masking_key = if version == 1 {
+            Some(secret(&mut d)?)
+        } else {
+            optional(&mut d)?
+        };
+        let rsa_import_pkcs8 = optional(&mut d)?;
+        let resets = if version == 1 { 0 } else { d.u32().ok()? };
         let record = Self {
             quotas,
             policy,
-            attestation_pkcs8: secret(&mut d)?,
-            credential_pkcs8: secret(&mut d)?,
-            import_pkcs8: secret(&mut d)?,
-            masking_key: secret(&mut d)?,
-            rsa_import_pkcs8: if d.datatype().ok()? == Type::Null {
-                d.null().ok()?;
-                None
-            } else {
-                Some(secret(&mut d)?)
-            },
+            attestation_pkcs8,
+            credential_pkcs8,
+            import_pkcs8,
+            masking_key,
+            rsa_import_pkcs8,
+            resets,
         };
         (d.position() == bytes.len()).then_some(record)
     }
@@ -380,6 +422,55 @@ mod tests {
         assert_eq!(parse_ledger_value(&[1, 2, 3]), None);
         assert_eq!(parse_ledger_value(&[0; 8]), None);
         assert_eq!(parse_ledger_value(&[0, 0, 0, 0, 0, 0, 0, 0, 2]), None);
+    }
+
+    #[test]
+    fn partition_records_round_trip_and_version_1_still_reads() {
+        let record = PartitionRecord {
+            quotas: Quotas {
+                max_objects: 1,
+                max_sessions: 2,
+                max_logins: 3,
+                max_data_object_bytes: 4,
+                max_connections: 5,
+                max_locked_bytes: 6,
+            },
+            policy: vec![MechanismId::RsaPkcs1],
+            attestation_pkcs8: Zeroizing::new(vec![1; 3]),
+            credential_pkcs8: Zeroizing::new(vec![2; 3]),
+            import_pkcs8: Zeroizing::new(vec![3; 3]),
+            masking_key: None,
+            rsa_import_pkcs8: Some(Zeroizing::new(vec![4; 3])),
+            resets: 7,
+        };
+        let bytes = record.encode().unwrap();
+        let back = PartitionRecord::decode(&bytes).unwrap();
+        assert_eq!(back.quotas, record.quotas);
+        assert_eq!((back.masking_key.is_none(), back.resets), (true, 7));
+        assert_eq!(back.rsa_import_pkcs8.as_deref(), Some(&vec![4; 3]));
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert!(PartitionRecord::decode(&longer).is_none());
+
+        // Version 1, as earlier builds wrote it: always a masking key, four quotas.
+        let mut e = Encoder::new(Vec::new());
+        e.array(8).unwrap().u8(1).unwrap();
+        e.array(4).unwrap();
+        for quota in [10, 20, 30, 40] {
+            e.u32(quota).unwrap();
+        }
+        e.array(0).unwrap();
+        for secret in [[1u8; 3], [2; 3], [3; 3], [9; 3]] {
+            e.bytes(&secret).unwrap();
+        }
+        e.null().unwrap();
+        let old = PartitionRecord::decode(e.writer()).unwrap();
+        assert_eq!(old.masking_key.as_deref(), Some(&vec![9; 3]));
+        assert_eq!((old.resets, old.quotas.max_objects), (0, 10));
+        assert_eq!(
+            (old.quotas.max_connections, old.quotas.max_locked_bytes),
+            (V1_MAX_CONNECTIONS, V1_MAX_LOCKED_BYTES)
+        );
     }
 
     #[test]

@@ -29,7 +29,6 @@ const ALL: &[Role] = &[Role::Admin, Role::CryptoOfficer, Role::CryptoUser];
 const ADMIN: &[Role] = &[Role::Admin];
 const OFFICER: &[Role] = &[Role::CryptoOfficer];
 const USER: &[Role] = &[Role::CryptoUser];
-const MANAGERS: &[Role] = &[Role::Admin, Role::CryptoOfficer];
 const PARTITION_ROLES: &[Role] = &[Role::CryptoOfficer, Role::CryptoUser];
 
 /// The table. An opcode a socket does not serve, or a session whose role is not listed, is
@@ -42,10 +41,13 @@ pub fn access(opcode: Opcode) -> Access {
             (true, true, Caller::Anyone)
         }
         O::InitializeAdmin => (true, false, Caller::Anyone),
+        O::InitializePartition | O::GetPartitionInfo => (false, true, Caller::Anyone),
         O::Logout | O::IssueTicket | O::OpenSession | O::CloseAllSessions => {
             (true, true, Caller::LoginHolder)
         }
-        O::SetPin | O::UnlockRole => (true, true, Caller::Session(MANAGERS)),
+        // The admin manages no credential of a partition: its way into a partition whose
+        // officer is lost is `ResetPartition`, which destroys the partition's keys first.
+        O::SetPin | O::UnlockRole => (false, true, Caller::Session(OFFICER)),
         O::ChangePin
         | O::CloseSession
         | O::GetSessionInfo
@@ -56,7 +58,7 @@ pub fn access(opcode: Opcode) -> Access {
         | O::GenerateRandom
         | O::CancelOperation => (true, true, Caller::Session(ALL)),
         O::RunSelfTests => (true, false, Caller::Session(ADMIN)),
-        O::CreatePartition | O::ListPartitions | O::DeletePartition => {
+        O::CreatePartition | O::ListPartitions | O::DeletePartition | O::ResetPartition => {
             (true, false, Caller::Session(ADMIN))
         }
         O::GetPartitionPolicy => (false, true, Caller::Session(PARTITION_ROLES)),

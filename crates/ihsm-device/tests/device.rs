@@ -25,6 +25,7 @@ mod device {
     pub mod races;
     pub mod roles;
     pub mod scenarios;
+    pub mod takeover;
     pub mod wire;
     #[cfg(feature = "test-hooks")]
     pub mod wycheproof;

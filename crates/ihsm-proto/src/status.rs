@@ -72,6 +72,10 @@ wire_enum! {
         Internal = 0x0207,
         /// The operation is defined but this build does not provide it.
         NotSupported = 0x0208,
+        /// The module's locked memory is full: a key is never kept anywhere else, so the
+        /// request that needed room for one failed. Free keys or sessions, or give the
+        /// module more locked memory.
+        LockedMemoryExhausted = 0x0209,
 
         /// The call needs a login (of any role) that this connection does not hold, or names
         /// a login that does not exist on this connection.
@@ -80,7 +84,8 @@ wire_enum! {
         RoleNotPermitted = 0x0302,
         /// The PIN is wrong. The failure counter was incremented before the comparison.
         PinIncorrect = 0x0303,
-        /// The role is locked after too many wrong PINs; an officer (or admin) must unlock it.
+        /// The role is locked after too many wrong PINs; the officer unlocks the user, and a
+        /// locked officer's partition can only be reset.
         PinLocked = 0x0304,
         /// The new PIN breaks the PIN policy (its length).
         PinInvalid = 0x0305,
@@ -95,20 +100,28 @@ wire_enum! {
         SessionLimit = 0x0309,
         /// The partition has its maximum number of logins.
         LoginLimit = 0x030A,
-        /// `InitializeAdmin` on a device that already has an admin credential.
+        /// `InitializeAdmin` on a device that already has an admin credential, or
+        /// `InitializePartition` on a partition already initialized.
         AlreadyInitialized = 0x030B,
         /// A sealed secret does not open (bad ephemeral key or ciphertext). Not counted as a
         /// PIN failure.
         CredentialInvalid = 0x030C,
+        /// The partition has its maximum number of connections (or the module its maximum
+        /// for all partitions); answered with request id 0, then the connection closes.
+        ConnectionLimit = 0x030D,
 
         /// No partition of that name exists (or the caller may not know of it).
         PartitionNotFound = 0x0401,
         /// A partition of that name exists already.
         PartitionExists = 0x0402,
-        /// A partition quota (objects, sessions, logins, data bytes) would be exceeded.
+        /// A partition quota (objects, sessions, logins, data bytes, locked memory) would be
+        /// exceeded, or the module has no room left to reserve a new partition's share.
         QuotaExceeded = 0x0403,
         /// The service is not approved and the partition's policy does not allow it.
         PolicyNotApproved = 0x0404,
+        /// The partition is not initialized (new, or reset by the admin): only `GetStatus`,
+        /// `GetCredentialKey`, `GetPartitionInfo` and `InitializePartition` are served.
+        PartitionNotInitialized = 0x0405,
 
         /// No such object in the caller's partition. Also the answer for a handle or a blob of
         /// another partition, so a status never reveals that another partition's object exists.

@@ -220,6 +220,11 @@ wire_map! {
         2 => max_logins: u32,
         /// Most bytes in the values of data objects, summed.
         3 => max_data_object_bytes: u32,
+        /// Most connections to the partition's socket at once.
+        4 => max_connections: u32,
+        /// Its share of the module's locked memory, in bytes: what its keys, sessions and
+        /// operations in progress may hold there. Reserved when the partition is made.
+        5 => max_locked_bytes: u32,
     }
 }
 

@@ -44,6 +44,8 @@ pub fn is_slow(opcode: Opcode) -> bool {
             | Opcode::CreatePartition
             | Opcode::DeletePartition
             | Opcode::ZeroizePartition
+            | Opcode::InitializePartition
+            | Opcode::ResetPartition
             | Opcode::GenerateKey
             | Opcode::GenerateKeyPair
             | Opcode::GetImportKey
@@ -252,7 +254,15 @@ pub(crate) fn serve(
         "connection {id}: {label}, peer uid {} pid {}",
         peer.uid, peer.pid
     ));
-    let conn = Arc::new(shared.device.connect(socket));
+    let conn = match shared.device.connect(socket) {
+        Ok(conn) => Arc::new(conn),
+        Err(status) => {
+            channel.send(&refusal_without_id(status).frame);
+            log(&format!("connection {id}: refused ({status})"));
+            return;
+        }
+    };
+    shared.register(id, &conn);
     let in_flight = Arc::new(InFlight::default());
     let limits = Limits::default();
     // One buffer for the connection's frames, wiped after each decode.
@@ -314,8 +324,12 @@ pub(crate) fn serve(
                 // thread never waits for it forever.
                 let _slot = Released(&in_flight);
                 let reply = shared.device.reply(&conn, Ok(request));
-                if matches!(opcode, Opcode::CreatePartition | Opcode::DeletePartition) {
+                if matches!(
+                    opcode,
+                    Opcode::CreatePartition | Opcode::DeletePartition | Opcode::ResetPartition
+                ) {
                     shared.reconcile_sockets();
+                    shared.close_defunct();
                 }
                 channel.send(&reply.frame);
             })

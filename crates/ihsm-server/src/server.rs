@@ -8,11 +8,11 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use ihsm_crypto::Engine;
-use ihsm_device::{Device, DeviceConfig, Platform, Socket, SystemClock};
+use ihsm_device::{Connection, Device, DeviceConfig, Platform, Socket, SystemClock};
 use ihsm_proto::layout;
 use ihsm_store::{
     ChainSecret, OpenOptions, Record, SealedStore, Store, StoreError, StoreFiles,
@@ -80,8 +80,9 @@ pub(crate) struct Shared {
     dir: Arc<StateDir>,
     shutting_down: AtomicBool,
     listeners: Mutex<BTreeMap<String, Arc<Listener>>>,
-    /// The live connections, to stop their reading at exit.
-    channels: Mutex<BTreeMap<u64, Arc<dyn Channel>>>,
+    /// The live connections, to stop their reading at exit and to close those whose
+    /// partition is gone.
+    channels: Mutex<BTreeMap<u64, Live>>,
     active: AtomicUsize,
     next_connection: AtomicU64,
 }
@@ -100,6 +101,39 @@ impl Shared {
         self.active.fetch_sub(1, Ordering::AcqRel);
     }
 
+    /// Records the device's connection of connection `id`, so it can be closed when its
+    /// partition goes.
+    pub(crate) fn register(&self, id: u64, connection: &Arc<Connection>) {
+        if let Some(live) = self
+            .channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(&id)
+        {
+            live.connection = Some(Arc::downgrade(connection));
+        }
+    }
+
+    /// Closes every connection whose partition was deleted or reset: none of them may
+    /// reach anything any more, and no request of theirs waits for an answer.
+    pub(crate) fn close_defunct(&self) {
+        for live in self
+            .channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            let defunct = live
+                .connection
+                .as_ref()
+                .and_then(Weak::upgrade)
+                .is_some_and(|connection| connection.is_defunct());
+            if defunct {
+                live.channel.close();
+            }
+        }
+    }
+
     /// Makes the partition sockets match the device's partitions: a socket for each new one,
     /// none for a deleted one. Called after partitions change, before the reply is sent, so a
     /// client that created a partition can connect to it at once.
@@ -112,7 +146,15 @@ impl Shared {
             .listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        listeners.retain(|key, _| key == ADMIN_KEY || names.iter().any(|n| n.as_str() == key));
+        listeners.retain(|key, listener| {
+            let keep = key == ADMIN_KEY || names.iter().any(|n| n.as_str() == key);
+            if !keep {
+                // Its file goes now, not when the accept loop lets go of the listener: a
+                // partition made again at once under the same name binds a new socket.
+                listener.remove_file();
+            }
+            keep
+        });
         for name in names {
             if listeners.contains_key(name.as_str()) {
                 continue;
@@ -127,6 +169,12 @@ impl Shared {
             }
         }
     }
+}
+
+/// A live connection: its channel, and the device's view of it once made.
+struct Live {
+    channel: Arc<dyn Channel>,
+    connection: Option<Weak<Connection>>,
 }
 
 /// Forgets a connection when its thread ends.
@@ -165,9 +213,16 @@ impl Listener {
     }
 }
 
+impl Listener {
+    /// Removes the socket's file, if it is still the one this listener bound.
+    fn remove_file(&self) {
+        self.dir.remove_socket(self.place, &self.name, self.id);
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
-        self.dir.remove_socket(self.place, &self.name, self.id);
+        self.remove_file();
     }
 }
 
@@ -374,7 +429,13 @@ fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
             .channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, channel.clone());
+            .insert(
+                id,
+                Live {
+                    channel: channel.clone(),
+                    connection: None,
+                },
+            );
         shared.active.fetch_add(1, Ordering::AcqRel);
         let (thread_shared, socket) = (shared.clone(), listener.socket.clone());
         let spawned = std::thread::Builder::new()
@@ -402,13 +463,13 @@ fn shutdown(shared: &Arc<Shared>) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clear();
-    for channel in shared
+    for live in shared
         .channels
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .values()
     {
-        channel.close_reading();
+        live.channel.close_reading();
     }
     let deadline = Instant::now() + shared.config.drain_timeout;
     while shared.active.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
@@ -419,13 +480,13 @@ fn shutdown(shared: &Arc<Shared>) {
         log(&format!(
             "{left} connections still busy at the drain deadline: closing them"
         ));
-        for channel in shared
+        for live in shared
             .channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
         {
-            channel.close();
+            live.channel.close();
         }
     }
     shared.pool.shutdown();

@@ -26,6 +26,7 @@ use ihsm_testkit::daemon::Daemon;
 use zeroize::Zeroizing;
 
 mod daemon {
+    pub mod isolation;
     pub mod state_dir;
 }
 
@@ -49,6 +50,8 @@ fn quotas() -> Quotas {
         max_sessions: 100,
         max_logins: 50,
         max_data_object_bytes: 1 << 20,
+        max_connections: 64,
+        max_locked_bytes: 1 << 20,
     }
 }
 
@@ -70,17 +73,16 @@ fn provision(daemon: &Daemon, names: &[&str]) {
         .open_session()
         .unwrap();
     for name in names {
-        let backup = session
-            .create_partition(name, quotas(), OFFICER_PIN, None)
-            .unwrap();
-        assert_eq!(backup.map(|b| b.len()), Some(32));
+        session.create_partition(name, quotas()).unwrap();
         let officer = Client::connect(daemon.partition_socket(name)).unwrap();
+        let backup = officer.initialize_partition(OFFICER_PIN, None).unwrap();
+        assert_eq!(backup.map(|b| b.len()), Some(32));
         let so = officer
             .login(Role::CryptoOfficer, OFFICER_PIN)
             .unwrap()
             .open_session()
             .unwrap();
-        so.set_pin(Role::CryptoUser, USER_PIN, None).unwrap();
+        so.set_pin(Role::CryptoUser, USER_PIN).unwrap();
     }
 }
 
@@ -199,7 +201,7 @@ fn the_module_serves_its_partitions_and_keeps_them_across_a_restart() {
         .unwrap()
         .open_session()
         .unwrap()
-        .unlock_role(Role::CryptoUser, None)
+        .unlock_role(Role::CryptoUser)
         .unwrap();
 
     let session = user_session(&daemon, "web");
@@ -520,7 +522,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[test]
 fn s13_no_pin_crosses_the_socket_and_a_replayed_login_fails() {
     let daemon = start();
-    provision(&daemon, &["p"]);
+    provision(&daemon, &[]);
+    Client::connect(daemon.admin_socket())
+        .unwrap()
+        .login(Role::Admin, ADMIN_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap()
+        .create_partition("p", quotas())
+        .unwrap();
     let sent = Arc::new(Mutex::new(Vec::new()));
     let received = Arc::new(Mutex::new(Vec::new()));
     let client = Client::over(Recording {
@@ -528,19 +538,24 @@ fn s13_no_pin_crosses_the_socket_and_a_replayed_login_fails() {
         sent: sent.clone(),
         received: received.clone(),
     });
+    // The owner's first step crosses the socket too: the officer PIN and the backup secret.
+    let backup = client
+        .initialize_partition(OFFICER_PIN, None)
+        .unwrap()
+        .unwrap();
     let officer = client
         .login(Role::CryptoOfficer, OFFICER_PIN)
         .unwrap()
         .open_session()
         .unwrap();
     officer
-        .set_pin(Role::CryptoUser, b"second-user-pin", None)
+        .set_pin(Role::CryptoUser, b"second-user-pin")
         .unwrap();
     let user = client.login(Role::CryptoUser, b"second-user-pin").unwrap();
     user.open_session().unwrap();
     let sent = sent.lock().unwrap().clone();
     let received = received.lock().unwrap().clone();
-    for pin in [OFFICER_PIN, b"second-user-pin".as_slice()] {
+    for pin in [OFFICER_PIN, b"second-user-pin".as_slice(), &backup[..]] {
         let hex: String = pin.iter().map(|b| format!("{b:02x}")).collect();
         let b64 = base64_of(pin);
         for bytes in [&sent, &received] {

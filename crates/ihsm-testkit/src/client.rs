@@ -33,7 +33,9 @@ impl InProcess {
     pub fn connect(device: &Device, socket: ihsm_device::Socket) -> Self {
         Self {
             device: device.clone(),
-            connection: device.connect(socket),
+            connection: device
+                .connect(socket)
+                .expect("within the partition's connection quota"),
         }
     }
 }
@@ -208,24 +210,30 @@ impl<T: Transport> Client<T> {
         self.call(None, InitializeAdminRequest { credential })
     }
 
-    /// Creates a partition in an admin session, with a device-generated backup secret, which
-    /// is unwrapped and returned.
+    /// Creates a partition in an admin session (uninitialized).
     pub fn create_partition(
         &mut self,
         admin: SessionId,
         name: &str,
         quotas: Quotas,
-        officer_pin: &str,
-    ) -> Result<Vec<u8>, ErrorStatus> {
-        let sealed = self.sealed(Opcode::CreatePartition, 2, officer_pin.as_bytes());
+    ) -> Result<(), ErrorStatus> {
         let request = CreatePartitionRequest {
             name: PartitionName::new(name).expect("valid name"),
             quotas,
+        };
+        self.call(Some(admin), request).map(|_| ())
+    }
+
+    /// Initializes the partition of this client's socket with its first officer PIN and a
+    /// device-generated backup secret, which is unwrapped and returned.
+    pub fn initialize_partition(&mut self, officer_pin: &str) -> Result<Vec<u8>, ErrorStatus> {
+        let sealed = self.sealed(Opcode::InitializePartition, 0, officer_pin.as_bytes());
+        let request = InitializePartitionRequest {
             officer_credential: sealed.secret,
             backup_secret: None,
         };
-        match self.call(Some(admin), request)?.0 {
-            ResponseBody::CreatePartition(r) => {
+        match self.call(None, request)?.0 {
+            ResponseBody::InitializePartition(r) => {
                 let wrapped = r.wrapped_backup_secret.expect("a generated backup secret");
                 let secret = client_engine()
                     .unwrap_reply(&sealed.reply, wrapped.expose())
@@ -245,5 +253,7 @@ pub fn quotas() -> Quotas {
         max_sessions: 100,
         max_logins: 20,
         max_data_object_bytes: 1 << 20,
+        max_connections: 64,
+        max_locked_bytes: 4 << 20,
     }
 }

@@ -70,7 +70,7 @@ pub(crate) fn attach_login(ctx: &Ctx<'_>, request: AttachLoginRequest) -> Outcom
 
 pub(crate) fn set_pin(ctx: &Ctx<'_>, request: SetPinRequest) -> Outcome {
     let nonce = ctx.conn.consume_nonce(&[&request.credential.nonce])?;
-    let target = managed(ctx, request.role, request.partition.as_ref())?;
+    let target = managed(ctx, request.role)?;
     let opened = open_for_socket(ctx, &request.credential, &nonce, 1)?;
     let approved = opened.approved;
     let pin = opened.into_pin().checked()?;
@@ -100,7 +100,7 @@ pub(crate) fn change_pin(ctx: &Ctx<'_>, request: ChangePinRequest) -> Outcome {
 }
 
 pub(crate) fn unlock_role(ctx: &Ctx<'_>, request: UnlockRoleRequest) -> Outcome {
-    let target = managed(ctx, request.role, request.partition.as_ref())?;
+    let target = managed(ctx, request.role)?;
     target.commit(
         ctx.shared,
         vec![Write::Put(
@@ -173,17 +173,14 @@ impl Target {
     }
 }
 
-/// The role the session's role manages: the officer manages its partition's user, the admin
-/// every partition's officer (named in the request).
-fn managed(ctx: &Ctx<'_>, role: Role, partition: Option<&PartitionName>) -> Result<Target, Fault> {
+/// The role the session's role manages: the officer manages its partition's user, and no
+/// one else manages anyone. (The admin never sets or unlocks an officer: that would be a
+/// path to the partition's keys. A lost officer means `ResetPartition`.)
+fn managed(ctx: &Ctx<'_>, role: Role) -> Result<Target, Fault> {
     let session = ctx.session()?;
-    match (session.role, role, partition) {
-        (Role::CryptoOfficer, Role::CryptoUser, None) => Ok(Target {
+    match (session.role, role) {
+        (Role::CryptoOfficer, Role::CryptoUser) => Ok(Target {
             partition: ctx.partition.clone(),
-            role,
-        }),
-        (Role::Admin, Role::CryptoOfficer, Some(name)) => Ok(Target {
-            partition: Some(ctx.shared.partition(name)?),
             role,
         }),
         _ => Err(Status::RoleNotPermitted.into()),
@@ -192,13 +189,14 @@ fn managed(ctx: &Ctx<'_>, role: Role, partition: Option<&PartitionName>) -> Resu
 
 /// Checks `pin` against the role's verifier, counting the attempt durably first.
 ///
-/// A role with no PIN yet answers `PinIncorrect`, as a wrong PIN does: a status never tells
-/// whether a role exists. A locked role answers `PinLocked` without comparing. Concurrent
-/// attempts each get their own count from the store, and an attempt counted past the limit
-/// is refused before comparing, so at most five wrong PINs are ever compared before an unlock.
+/// A role with no PIN yet answers `PinIncorrect`, as a wrong PIN does, after the same work:
+/// its attempt is counted and a decoy verifier (that nothing matches) is computed at the
+/// configured cost, so neither the status nor the time of the answer tells whether a role
+/// has a PIN. A locked role answers `PinLocked` without comparing. Concurrent attempts each
+/// get their own count from the store, and an attempt counted past the limit is refused
+/// before comparing, so at most five wrong PINs are ever compared before an unlock.
 fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
     let slot = target.realm(shared).credential(target.role);
-    let verifier = slot.verifier().ok_or(Status::PinIncorrect)?;
     if slot.locked() {
         return Err(Status::PinLocked.into());
     }
@@ -207,7 +205,15 @@ fn check_pin(shared: &Shared, target: &Target, pin: &Pin) -> Result<(), Fault> {
     if failures > MAX_PIN_FAILURES {
         return Err(Status::PinLocked.into());
     }
-    if !verifier.matches(&shared.engine, pin)? {
+    let matched = match slot.verifier() {
+        Some(verifier) => verifier.matches(&shared.engine, pin)?,
+        None => {
+            let decoy = PinVerifier::decoy(&shared.engine, shared.config.pin_iterations)?;
+            let _ = decoy.matches(&shared.engine, pin)?;
+            false
+        }
+    };
+    if !matched {
         return Err(Status::PinIncorrect.into());
     }
     target.commit(

@@ -74,7 +74,7 @@ pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
     let aad = associated_data(partition, &key.id, &bound);
     let sealed =
         ctx.engine()
-            .aes_gcm_encrypt(&partition.keys.masking, &aad, &key.material.to_bytes())?;
+            .aes_gcm_encrypt(partition.masking()?, &aad, &key.material.to_bytes())?;
     let mut blob =
         Vec::with_capacity(1 + 16 + IV_LEN + bound.len() + sealed.value.ciphertext.len());
     blob.push(VERSION);
@@ -119,7 +119,7 @@ pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
     let aad = associated_data(partition, id, bound);
     let material = ctx
         .engine()
-        .aes_gcm_decrypt(&partition.keys.masking, iv, &aad, ciphertext)
+        .aes_gcm_decrypt(partition.masking()?, iv, &aad, ciphertext)
         .map_err(|error| match Fault::from(error) {
             Fault::Status(_) => invalid(),
             hard => hard,

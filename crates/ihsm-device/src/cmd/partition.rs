@@ -1,15 +1,19 @@
-//! Partition commands: create, list and delete (admin); policy and zeroization (officer).
+//! Partition commands: create, list, reset and delete (admin); initialization and the
+//! partition's state (its socket); policy and zeroization (officer).
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, PoisonError, RwLockWriteGuard};
 
-use ihsm_crypto::{AesKey, Curve, HashAlg};
+use ihsm_crypto::{AesKey, Curve, Engine, HashAlg};
 use ihsm_proto::msgs::{
     CreatePartitionRequest, CreatePartitionResponse, DeletePartitionRequest,
-    DeletePartitionResponse, GetPartitionPolicyResponse, ListPartitionsResponse, PartitionInfo,
-    SetPartitionPolicyRequest, SetPartitionPolicyResponse, ZeroizePartitionResponse,
+    DeletePartitionResponse, GetPartitionInfoResponse, GetPartitionPolicyResponse,
+    InitializePartitionRequest, InitializePartitionResponse, ListPartitionsResponse, PartitionInfo,
+    ResetPartitionRequest, ResetPartitionResponse, SetPartitionPolicyRequest,
+    SetPartitionPolicyResponse, ZeroizePartitionResponse,
 };
 use ihsm_proto::{List, PartitionName, Role, SecretBytes, Status, MAX_PARTITIONS};
+use zeroize::Zeroizing;
 
 use crate::credential::{open_sealed, PinVerifier};
 use crate::device::{Ctx, Shared};
@@ -24,21 +28,52 @@ pub const BACKUP_SECRET_LEN: usize = 32;
 const MASKING_KEY_SALT: &[u8] = b"ihsm masking key v1";
 
 pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome {
+    let _claim = Claim::new(ctx.shared, &request.name)?;
+    let mut approved = true;
+    let keys = partition_keys(ctx.engine(), &mut approved)?;
+    let partition = Partition::uninitialized(request.name.clone(), keys, request.quotas, 0);
+    let record = partition
+        .record_with(None)
+        .encode()
+        .ok_or(Status::Internal)?;
+    ctx.shared
+        .platform
+        .store
+        .commit(vec![Write::Put(record::partition(&request.name), record)])?;
+    ctx.shared
+        .partitions
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(request.name, Arc::new(partition));
+    Ok(Served::new(CreatePartitionResponse {}, approved))
+}
+
+/// The owner's first step on its partition's socket: the first officer PIN and the backup
+/// secret, both sealed to the partition's credential key, so the admin never learns them.
+pub(crate) fn initialize(ctx: &Ctx<'_>, request: InitializePartitionRequest) -> Outcome {
+    let partition = ctx.partition()?;
     let mut bound = vec![&request.officer_credential.nonce];
     if let Some(backup) = &request.backup_secret {
         bound.push(&backup.nonce);
     }
     let nonce = ctx.conn.consume_nonce(&bound)?;
-    let _claim = Claim::new(ctx.shared, &request.name)?;
+    let claim = partition.claim_initialization()?;
     let engine = ctx.engine();
-    let keys = ctx.shared.device_keys()?;
-    let open =
-        |sealed, field| open_sealed(engine, &keys.credential, sealed, &nonce, ctx.opcode, field);
-    let officer = open(&request.officer_credential, 2)?;
+    let open = |sealed, field| {
+        open_sealed(
+            engine,
+            &partition.keys.credential,
+            sealed,
+            &nonce,
+            ctx.opcode,
+            field,
+        )
+    };
+    let officer = open(&request.officer_credential, 0)?;
     let mut approved = officer.approved;
     let backup = match &request.backup_secret {
         Some(sealed) => {
-            let opened = open(sealed, 3)?;
+            let opened = open(sealed, 1)?;
             approved &= opened.approved;
             if opened.secret.len() != BACKUP_SECRET_LEN {
                 return Err(Status::CredentialInvalid.into());
@@ -66,56 +101,39 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome 
         HashAlg::Sha384,
         backup.expose(),
         MASKING_KEY_SALT,
-        request.name.as_str().as_bytes(),
+        partition.name.as_str().as_bytes(),
         32,
     )?;
     approved &= masking.approved;
-    let mut generate = || -> Result<_, Fault> {
-        let key = engine.generate_ec_key(Curve::P384)?;
-        approved &= key.approved;
-        Ok(key.value)
-    };
-    let partition_keys = PartitionKeys {
-        attestation: generate()?,
-        credential: generate()?,
-        import: generate()?,
-        masking: AesKey::from_bytes(masking.value.expose())?,
-    };
+    let masking = AesKey::from_bytes(masking.value.expose())?;
     let verifier = PinVerifier::new(engine, &pin, ctx.shared.config.pin_iterations)?;
-    let partition = Partition::new(
-        request.name.clone(),
-        partition_keys,
-        request.quotas,
-        BTreeSet::new(),
-        None,
-        0,
-    );
-    let record = partition
-        .record_with(None)
-        .encode()
-        .ok_or(Status::Internal)?;
-    ctx.shared.platform.store.commit(vec![
-        Write::Put(record::partition(&request.name), record),
-        Write::Put(
-            record::credential(Some(&request.name), Role::CryptoOfficer),
-            verifier.to_bytes(),
-        ),
-        Write::Put(
-            record::counter(Some(&request.name), Role::CryptoOfficer),
-            record::zero_count(),
-        ),
-    ])?;
-    partition
-        .realm
-        .credential(Role::CryptoOfficer)
-        .set_verifier(Some(verifier));
-    ctx.shared
-        .partitions
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(request.name, Arc::new(partition));
+    {
+        let change = partition.change()?;
+        let _record = change.record();
+        let mut record = partition.record_with(partition.rsa_import().as_ref());
+        record.masking_key = Some(Zeroizing::new(masking.expose().to_vec()));
+        let record = record.encode().ok_or(Status::Internal)?;
+        change.commit(
+            &*ctx.shared.platform.store,
+            vec![
+                Write::Put(record::partition(&partition.name), record),
+                Write::Put(
+                    record::credential(Some(&partition.name), Role::CryptoOfficer),
+                    verifier.to_bytes(),
+                ),
+                Write::Put(
+                    record::counter(Some(&partition.name), Role::CryptoOfficer),
+                    record::zero_count(),
+                ),
+            ],
+        )?;
+        let officer = partition.realm.credential(Role::CryptoOfficer);
+        officer.set_verifier(Some(verifier));
+        officer.set_failures(0);
+        partition.set_masking(&claim, masking);
+    }
     Ok(Served::new(
-        CreatePartitionResponse {
+        InitializePartitionResponse {
             wrapped_backup_secret,
         },
         approved,
@@ -129,46 +147,131 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Outcome {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .values()
-        .map(|partition| {
-            // One state lock at a time: a second read lock while the first is held would
-            // deadlock behind a waiting writer.
-            let quotas = partition.read().quotas.clone();
-            PartitionInfo {
-                name: partition.name.clone(),
-                quotas,
-                object_count: partition.token_objects(),
-            }
-        })
+        .cloned()
         .collect();
-    let partitions = List::new(partitions).map_err(|_| Status::Internal)?;
+    let partitions = List::new(partitions.iter().map(|p| info_of(p)).collect::<Vec<_>>())
+        .map_err(|_| Status::Internal)?;
     Ok(Served::plain(ListPartitionsResponse { partitions }))
 }
 
+pub(crate) fn info(ctx: &Ctx<'_>) -> Outcome {
+    Ok(Served::plain(GetPartitionInfoResponse {
+        partition: info_of(ctx.partition()?),
+    }))
+}
+
+/// A partition's state, quotas and use.
+fn info_of(partition: &Partition) -> PartitionInfo {
+    // One state lock at a time: a second read lock while the first is held would deadlock
+    // behind a waiting writer.
+    let quotas = partition.read().quotas.clone();
+    let (logins, sessions) = partition.realm.counts();
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    PartitionInfo {
+        name: partition.name.clone(),
+        quotas,
+        object_count: partition.token_objects(),
+        initialized: partition.initialized(),
+        resets: partition.resets,
+        sessions: count(sessions),
+        logins: count(logins),
+        connections: partition.connections(),
+        locked_bytes: 0,
+    }
+}
+
 pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome {
-    let partition = ctx.shared.partition(&request.name)?;
-    // Changes in flight finish first; none lands after: their records would outlive the
-    // partition.
-    let mut gate = partition.exclusive()?;
-    let prefix = record::realm_prefix(Some(&request.name));
-    ctx.shared.platform.store.commit(vec![
-        Write::Delete(record::partition(&request.name)),
-        Write::DeletePrefix(Table::Object, prefix.clone()),
-        Write::DeletePrefix(Table::KeyLedger, prefix.clone()),
-        Write::DeletePrefix(Table::Credential, prefix.clone()),
-        Write::DeletePrefix(Table::Counter, prefix),
-    ])?;
-    *gate = true;
-    ctx.shared
-        .partitions
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&request.name);
+    with_exclusive(ctx.shared, &request.name, |partition, mut gate| {
+        let prefix = record::realm_prefix(Some(&request.name));
+        ctx.shared.platform.store.commit(vec![
+            Write::Delete(record::partition(&request.name)),
+            Write::DeletePrefix(Table::Object, prefix.clone()),
+            Write::DeletePrefix(Table::KeyLedger, prefix.clone()),
+            Write::DeletePrefix(Table::Credential, prefix.clone()),
+            Write::DeletePrefix(Table::Counter, prefix),
+        ])?;
+        *gate = true;
+        ctx.shared
+            .partitions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&request.name);
+        forget(partition);
+        Ok(Served::plain(DeletePartitionResponse {}))
+    })
+}
+
+/// The admin's one way into a partition whose officer is lost: everything in it destroyed
+/// and its own keys made anew, in one commit, leaving it uninitialized for its owner. No
+/// credential of the admin's making ever opens a key that existed before.
+pub(crate) fn reset(ctx: &Ctx<'_>, request: ResetPartitionRequest) -> Outcome {
+    let mut approved = true;
+    let keys = partition_keys(ctx.engine(), &mut approved)?;
+    with_exclusive(ctx.shared, &request.name, |old, mut gate| {
+        let resets = old.resets.saturating_add(1);
+        let quotas = old.read().quotas.clone();
+        let fresh = Partition::uninitialized(request.name.clone(), keys, quotas, resets);
+        let record = fresh.record_with(None).encode().ok_or(Status::Internal)?;
+        let prefix = record::realm_prefix(Some(&request.name));
+        ctx.shared.platform.store.commit(vec![
+            Write::DeletePrefix(Table::Object, prefix.clone()),
+            Write::DeletePrefix(Table::KeyLedger, prefix.clone()),
+            Write::DeletePrefix(Table::Credential, prefix.clone()),
+            Write::DeletePrefix(Table::Counter, prefix),
+            Write::Put(record::partition(&request.name), record),
+        ])?;
+        *gate = true;
+        ctx.shared
+            .partitions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(request.name.clone(), Arc::new(fresh));
+        forget(old);
+        Ok(Served::new(ResetPartitionResponse { resets }, approved))
+    })
+}
+
+/// Runs `change` on partition `name` with every other change to it excluded (deletion and
+/// reset). Deletion and reset take the partition out of the map (or replace it) before they
+/// let waiters in, so a waiter that finds its instance gone looks again.
+fn with_exclusive(
+    shared: &Shared,
+    name: &PartitionName,
+    change: impl FnOnce(&Arc<Partition>, RwLockWriteGuard<'_, bool>) -> Outcome,
+) -> Outcome {
+    loop {
+        let partition = shared.partition(name)?;
+        let Ok(gate) = partition.exclusive() else {
+            continue;
+        };
+        return change(&partition, gate);
+    }
+}
+
+/// Drops everything a partition instance that is gone holds in memory: its logins and
+/// sessions end, its verifiers and objects go (each key zeroizes with its last holder).
+fn forget(partition: &Partition) {
     for session in partition.realm.end_all() {
         session.close();
     }
+    for role in [Role::CryptoOfficer, Role::CryptoUser] {
+        partition.realm.credential(role).set_verifier(None);
+    }
     partition.clear_objects();
-    drop(gate);
-    Ok(Served::plain(DeletePartitionResponse {}))
+}
+
+/// A partition's own keys, made by the DRBG with a pairwise-consistency test each.
+fn partition_keys(engine: &Engine, approved: &mut bool) -> Result<PartitionKeys, Fault> {
+    let mut generate = || -> Result<_, Fault> {
+        let key = engine.generate_ec_key(Curve::P384)?;
+        *approved &= key.approved;
+        Ok(key.value)
+    };
+    Ok(PartitionKeys {
+        attestation: generate()?,
+        credential: generate()?,
+        import: generate()?,
+    })
 }
 
 pub(crate) fn policy(ctx: &Ctx<'_>) -> Outcome {

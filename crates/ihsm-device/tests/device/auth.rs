@@ -124,7 +124,6 @@ fn s7_wrong_pins_lock_the_role_at_exactly_five_and_the_officer_unlocks_the_user(
     let session = officer.session(Role::CryptoOfficer, OFFICER_PIN).unwrap();
     let unlock = UnlockRoleRequest {
         role: Role::CryptoUser,
-        partition: None,
     };
     assert_eq!(status(officer.call(Some(session), unlock)), Status::Ok);
     assert!(user.login(Role::CryptoUser, USER_PIN).is_ok());
@@ -171,7 +170,7 @@ fn s7_concurrent_wrong_pins_get_exactly_five_comparisons_and_a_right_pin_resets_
 }
 
 #[test]
-fn the_admin_unlocks_an_officer_and_a_role_without_a_pin_looks_like_a_wrong_pin() {
+fn a_locked_officer_is_recovered_only_by_a_reset_and_a_role_without_a_pin_looks_like_a_wrong_pin() {
     let fixture = Fixture::initialized();
     fixture.create_partition("p");
     let mut client = fixture.partition("p");
@@ -187,21 +186,36 @@ fn the_admin_unlocks_an_officer_and_a_role_without_a_pin_looks_like_a_wrong_pin(
         status(client.login(Role::CryptoOfficer, OFFICER_PIN)),
         Status::PinLocked
     );
+    // The admin cannot unlock the officer (that would buy guesses at its PIN): no PIN
+    // call is served on the admin socket.
     let (mut admin, session) = fixture.admin_session();
-    let unlock = |partition| UnlockRoleRequest {
+    let unlock = UnlockRoleRequest {
         role: Role::CryptoOfficer,
-        partition,
     };
     assert_eq!(
-        status(admin.call(Some(session), unlock(None))),
+        status(admin.call(Some(session), unlock)),
         Status::RoleNotPermitted
     );
-    let name = ihsm_proto::PartitionName::new("p").unwrap();
+    // A reset is the way back, and it leaves nothing of the partition as it was.
+    let reset = ResetPartitionRequest {
+        name: ihsm_proto::PartitionName::new("p").unwrap(),
+    };
+    match admin.call(Some(session), reset).unwrap().0 {
+        ResponseBody::ResetPartition(r) => assert_eq!(r.resets, 1),
+        _ => unreachable!(),
+    }
     assert_eq!(
-        status(admin.call(Some(session), unlock(Some(name)))),
-        Status::Ok
+        client.credential_key().err().and_then(|e| e.known()),
+        Some(Status::PartitionNotFound),
+        "a connection to the partition before its reset reaches nothing"
     );
-    assert!(client.login(Role::CryptoOfficer, OFFICER_PIN).is_ok());
+    let mut fresh = fixture.partition("p");
+    assert_eq!(
+        status(fresh.login(Role::CryptoOfficer, OFFICER_PIN)),
+        Status::PartitionNotInitialized
+    );
+    fresh.initialize_partition("officer-pin-0002").unwrap();
+    assert!(fresh.login(Role::CryptoOfficer, "officer-pin-0002").is_ok());
 }
 
 #[test]

@@ -114,11 +114,13 @@ impl Fixture {
         (admin, session)
     }
 
-    /// Creates partition `name` (officer PIN set); returns its backup secret.
+    /// Creates partition `name` (admin) and initializes it on its socket (officer PIN set);
+    /// returns its backup secret.
     pub fn create_partition(&self, name: &str) -> Vec<u8> {
         let (mut admin, session) = self.admin_session();
-        admin
-            .create_partition(session, name, quotas(), OFFICER_PIN)
+        admin.create_partition(session, name, quotas()).unwrap();
+        self.partition(name)
+            .initialize_partition(OFFICER_PIN)
             .unwrap()
     }
 
@@ -136,7 +138,6 @@ impl Fixture {
                 ihsm_proto::msgs::SetPinRequest {
                     role: Role::CryptoUser,
                     credential,
-                    partition: None,
                 },
             )
             .unwrap();

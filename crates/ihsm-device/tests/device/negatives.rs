@@ -51,7 +51,10 @@ fn every_opcode_refuses_an_unknown_field_and_changes_nothing() {
         role: Some(Role::CryptoUser),
     };
     for (i, opcode) in Opcode::ALL.iter().enumerate() {
-        let connection = fixture.device.connect(Socket::Partition(name.clone()));
+        let connection = fixture
+            .device
+            .connect(Socket::Partition(name.clone()))
+            .unwrap();
         let body = request(&mut user, *opcode, None, column);
         let id = RequestId::new(u64::try_from(i).unwrap() + 1).unwrap();
         let frame = Request {

@@ -14,7 +14,7 @@ fn partitions_are_created_listed_and_deleted_by_the_admin() {
     fixture.create_partition("tenant-a");
     let (mut admin, session) = fixture.admin_session();
     assert_eq!(
-        status(admin.create_partition(session, "tenant-a", quotas(), OFFICER_PIN)),
+        status(admin.create_partition(session, "tenant-a", quotas())),
         Status::PartitionExists
     );
     let (body, _) = admin.call(Some(session), ListPartitionsRequest {}).unwrap();
@@ -82,9 +82,13 @@ fn quotas_bound_objects_data_sessions_and_logins() {
         max_sessions: 2,
         max_logins: 2,
         max_data_object_bytes: 10,
+        max_connections: 4,
+        max_locked_bytes: 1 << 20,
     };
-    admin
-        .create_partition(session, "tight", tight, OFFICER_PIN)
+    admin.create_partition(session, "tight", tight).unwrap();
+    fixture
+        .partition("tight")
+        .initialize_partition(OFFICER_PIN)
         .unwrap();
     let mut officer = fixture.partition("tight");
     let officer_session = officer.session(Role::CryptoOfficer, OFFICER_PIN).unwrap();
@@ -94,7 +98,6 @@ fn quotas_bound_objects_data_sessions_and_logins() {
     let set_pin = SetPinRequest {
         role: Role::CryptoUser,
         credential,
-        partition: None,
     };
     officer.call(Some(officer_session), set_pin).unwrap();
 

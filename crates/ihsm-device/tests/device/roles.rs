@@ -115,15 +115,15 @@ pub fn request(
         }
         .into(),
         O::SetPin => {
-            let (role, pin, partition) = if admin_socket {
-                (Role::CryptoOfficer, OFFICER_PIN, Some(name("p")))
+            // On the admin socket, what a takeover would ask: the officer's PIN.
+            let (role, pin) = if admin_socket {
+                (Role::CryptoOfficer, OFFICER_PIN)
             } else {
-                (Role::CryptoUser, USER_PIN, None)
+                (Role::CryptoUser, USER_PIN)
             };
             SetPinRequest {
                 role,
                 credential: sealed(1, pin),
-                partition,
             }
             .into()
         }
@@ -148,7 +148,6 @@ pub fn request(
             } else {
                 Role::CryptoUser
             },
-            partition: admin_socket.then(|| name("p")),
         }
         .into(),
         O::OpenSession => OpenSessionRequest { login }.into(),
@@ -158,10 +157,18 @@ pub fn request(
         O::CreatePartition => CreatePartitionRequest {
             name: name("matrix"),
             quotas: quotas(),
-            officer_credential: sealed(2, OFFICER_PIN),
+        }
+        .into(),
+        O::InitializePartition => InitializePartitionRequest {
+            officer_credential: sealed(0, OFFICER_PIN),
             backup_secret: None,
         }
         .into(),
+        O::ResetPartition => ResetPartitionRequest {
+            name: name("absent"),
+        }
+        .into(),
+        O::GetPartitionInfo => GetPartitionInfoRequest {}.into(),
         O::ListPartitions => ListPartitionsRequest {}.into(),
         O::DeletePartition => DeletePartitionRequest {
             name: name("absent"),
@@ -386,14 +393,24 @@ fn the_table_keeps_the_designs_role_boundaries() {
         O::Login,
         O::AttachLogin,
         O::InitializeAdmin,
+        O::InitializePartition,
+        O::GetPartitionInfo,
     ];
     let admin_only = [
         O::CreatePartition,
         O::ListPartitions,
         O::DeletePartition,
+        O::ResetPartition,
         O::RunSelfTests,
     ];
-    let officer_only = [O::SetPartitionPolicy, O::ZeroizePartition];
+    // The officer's alone, and never the admin's: a credential the admin could set or unlock
+    // would be a path to the partition's keys.
+    let officer_only = [
+        O::SetPartitionPolicy,
+        O::ZeroizePartition,
+        O::SetPin,
+        O::UnlockRole,
+    ];
     // Every call that names, makes or uses an object or key.
     let key_and_object = [
         O::CreateObject,
@@ -460,6 +477,12 @@ fn the_table_keeps_the_designs_role_boundaries() {
                 "{opcode:?}: the officer's alone"
             );
         }
+        if matches!(opcode, O::InitializePartition | O::GetPartitionInfo) {
+            assert!(
+                !access.admin_socket && access.partition_socket,
+                "{opcode:?}: the partition's socket only"
+            );
+        }
     }
 }
 
@@ -473,11 +496,24 @@ fn roles_document_matches_the_table() {
          through the codec and checks that exactly the cells marked `yes` get past the role \
          checks.\n\n\
          ## Roles\n\n\
-         - **Device admin** (admin socket): creates, lists and deletes partitions; sets and \
-         unlocks partition officers' PINs. Never uses partition keys: no key or object \
-         operation is served on the admin socket. Its first PIN is set once by \
-         `InitializeAdmin` on a new device, before which only `GetStatus`, \
-         `GetCredentialKey` and `InitializeAdmin` are served (`DeviceNotInitialized`).\n\
+         - **Device admin** (admin socket): creates, lists, resets and deletes partitions, \
+         and runs the self-tests. It never reaches a partition's keys: no key or object \
+         operation is served on the admin socket, and it sets, unlocks and knows no \
+         credential of a partition. A partition it creates is *uninitialized*; the admin's \
+         one way into a partition whose officer is lost or locked is `ResetPartition`, which \
+         destroys every object, key, credential and ledger entry of the partition in the same \
+         commit that returns it to uninitialized, closes every connection to it, and counts \
+         the reset where the partition's next owner sees it (`GetPartitionInfo`). Its first \
+         PIN is set once by `InitializeAdmin` on a new device, before which only \
+         `GetStatus`, `GetCredentialKey` and `InitializeAdmin` are served \
+         (`DeviceNotInitialized`).\n\
+         - **Partition owner** (partition socket, no login): whoever the admin handed the \
+         socket to initializes the uninitialized partition once with `InitializePartition`: \
+         the first officer PIN and the backup secret its masking key comes from, both sealed \
+         to the partition's credential key. A second `InitializePartition` is \
+         `AlreadyInitialized`, so an owner who finds its partition initialized knows someone \
+         else was first. Until then the socket serves only `GetStatus`, `GetCredentialKey`, \
+         `GetPartitionInfo` and `InitializePartition` (`PartitionNotInitialized`).\n\
          - **Crypto officer** (partition socket): the partition's policy, zeroization, and \
          the crypto user's PIN (set, unlock). Uses no keys.\n\
          - **Crypto user** (partition socket): every object, key and cryptographic \
@@ -491,9 +527,10 @@ fn roles_document_matches_the_table() {
          - Wrong-PIN limit: {MAX_PIN_FAILURES} consecutive failures lock the role \
          (`PinLocked`, even for the right PIN). The counter is written to the store before \
          the PIN is compared, and reset by a correct PIN or an unlock. The officer unlocks \
-         the user; the admin unlocks an officer (`UnlockRole` with the partition). A locked \
+         the user. No one unlocks an officer: its partition can only be reset. A locked \
          admin has no unlock: the device must be reset. A role without a PIN answers \
-         `PinIncorrect`, like a wrong PIN.\n\
+         `PinIncorrect` after the same work as a wrong PIN (its attempt counted, a PIN \
+         verifier computed), so neither the status nor the time says whether it has one.\n\
          - Tickets: single-use, valid 60 seconds.\n\
          - `FindObjects` cursors: single-use, valid for the next page of the same template in \
          the same session, until the session starts another search or closes \

@@ -28,7 +28,10 @@ fn malformed_requests_get_their_status_and_change_nothing() {
     let (mut user, session) = fixture.user("wire");
     let name = ihsm_proto::PartitionName::new("wire").unwrap();
     let before = fixture.device.object_count(&name);
-    let connection = fixture.device.connect(Socket::Partition(name.clone()));
+    let connection = fixture
+        .device
+        .connect(Socket::Partition(name.clone()))
+        .unwrap();
 
     // Garbage: no request id could be read, so the connection closes.
     let (response, close) = answer(

@@ -1,6 +1,6 @@
 //! Authentication messages: logins, tickets and PINs.
 
-use crate::{LoginId, PartitionName, Role, SealedSecret, Ticket};
+use crate::{LoginId, Role, SealedSecret, Ticket};
 
 wire_map! {
     /// Authenticates a role on this connection with its PIN.
@@ -69,16 +69,13 @@ wire_map! {
 }
 
 wire_map! {
-    /// Sets the PIN of a role the session's role manages (the crypto officer sets the crypto
-    /// user's; the admin sets a partition's crypto officer's) and resets its failure counter.
+    /// Sets the PIN of the role the session's role manages (the crypto officer sets the
+    /// crypto user's) and resets its failure counter. (Key 2 is retired.)
     pub struct SetPinRequest {
         /// The role whose PIN is set.
         0 => role: Role,
         /// The new PIN, sealed.
         1 => credential: SealedSecret,
-        /// The partition, when the admin sets an officer's PIN; absent otherwise (the
-        /// session's partition).
-        2 => partition: Option<PartitionName>,
     }
 }
 
@@ -105,14 +102,11 @@ wire_map! {
 }
 
 wire_map! {
-    /// Unlocks a role locked after too many wrong PINs (the officer unlocks the user, the
-    /// admin a partition's officer).
+    /// Unlocks a role locked after too many wrong PINs (the officer unlocks the user).
+    /// (Key 1 is retired.)
     pub struct UnlockRoleRequest {
         /// The role to unlock.
         0 => role: Role,
-        /// The partition, when the admin unlocks an officer; absent otherwise (the session's
-        /// partition).
-        1 => partition: Option<PartitionName>,
     }
 }
 

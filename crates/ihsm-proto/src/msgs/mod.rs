@@ -188,6 +188,12 @@ messages! {
     SetPartitionPolicy = 0x0405, session: true, SetPartitionPolicyRequest, SetPartitionPolicyResponse;
     /// Destroys every key and object of the session's partition (officer).
     ZeroizePartition = 0x0406, session: true, ZeroizePartitionRequest, ZeroizePartitionResponse;
+    /// Sets the first officer PIN and the backup secret of the socket's partition.
+    InitializePartition = 0x0407, session: false, InitializePartitionRequest, InitializePartitionResponse;
+    /// Destroys everything in a partition and returns it to uninitialized (admin).
+    ResetPartition = 0x0408, session: true, ResetPartitionRequest, ResetPartitionResponse;
+    /// The socket's partition: its state, quotas and use.
+    GetPartitionInfo = 0x0409, session: false, GetPartitionInfoRequest, GetPartitionInfoResponse;
 
     /// Creates an object from a template.
     CreateObject = 0x0501, session: true, CreateObjectRequest, CreateObjectResponse;

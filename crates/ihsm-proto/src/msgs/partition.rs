@@ -1,4 +1,5 @@
-//! Partition messages: lifecycle, quotas and policy.
+//! Partition messages: lifecycle (create, initialize, reset, delete), state, quotas and
+//! policy.
 
 use crate::{
     List, MechanismId, PartitionName, Quotas, SealedSecret, SecretBytes, MAX_PARTITIONS,
@@ -6,26 +7,70 @@ use crate::{
 };
 
 wire_map! {
-    /// Creates a partition (admin session).
+    /// Creates a partition, not yet initialized (admin session). Its owner initializes it on
+    /// its own socket; the admin never knows its credentials. (Keys 2 and 3 are retired.)
     pub struct CreatePartitionRequest {
         /// The new partition's name.
         0 => name: PartitionName,
         /// Its quotas.
         1 => quotas: Quotas,
-        /// The first crypto officer PIN, sealed to the admin socket's credential key.
-        2 => officer_credential: SealedSecret,
-        /// The owner's backup secret, sealed; absent: the device generates one and returns
-        /// it once.
-        3 => backup_secret: Option<SealedSecret>,
     }
 }
 
 wire_map! {
-    /// The partition exists.
-    pub struct CreatePartitionResponse {
+    /// The partition exists, uninitialized. (Key 0 is retired.)
+    pub struct CreatePartitionResponse {}
+}
+
+wire_map! {
+    /// Initializes the partition of the socket (anyone on it, while it is uninitialized):
+    /// its first crypto officer PIN and its owner's backup secret.
+    pub struct InitializePartitionRequest {
+        /// The first crypto officer PIN, sealed to the partition's credential key.
+        0 => officer_credential: SealedSecret,
+        /// The owner's backup secret, sealed; absent: the device generates one and returns
+        /// it once.
+        1 => backup_secret: Option<SealedSecret>,
+    }
+}
+
+wire_map! {
+    /// The partition is initialized.
+    pub struct InitializePartitionResponse {
         /// The generated backup secret, wrapped for the owner; present only when the request
         /// carried none. It is returned this once and never again.
         0 => wrapped_backup_secret: Option<SecretBytes<MAX_SEALED_LEN>>,
+    }
+}
+
+wire_map! {
+    /// Returns a partition to its uninitialized state (admin session): in one step, every
+    /// object, key, credential and ledger entry of it is destroyed and its own keys are made
+    /// anew; its name, socket and quotas stay, and its reset count goes up.
+    pub struct ResetPartitionRequest {
+        /// The partition's name.
+        0 => name: PartitionName,
+    }
+}
+
+wire_map! {
+    /// The partition is reset.
+    pub struct ResetPartitionResponse {
+        /// How many times it has been reset, this one included.
+        0 => resets: u32,
+    }
+}
+
+wire_map! {
+    /// Describes the partition of the socket (anyone on it).
+    pub struct GetPartitionInfoRequest {}
+}
+
+wire_map! {
+    /// The partition of the socket.
+    pub struct GetPartitionInfoResponse {
+        /// Its state, quotas and use.
+        0 => partition: PartitionInfo,
     }
 }
 
@@ -43,7 +88,7 @@ wire_map! {
 }
 
 wire_map! {
-    /// One partition in a listing.
+    /// A partition's state, quotas and use.
     pub struct PartitionInfo {
         /// Its name.
         0 => name: PartitionName,
@@ -51,6 +96,18 @@ wire_map! {
         1 => quotas: Quotas,
         /// How many persistent objects it holds.
         2 => object_count: u32,
+        /// Whether its owner initialized it (its officer PIN and backup secret are set).
+        3 => initialized: bool,
+        /// How many times the admin reset it.
+        4 => resets: u32,
+        /// Sessions open now.
+        5 => sessions: u32,
+        /// Logins now.
+        6 => logins: u32,
+        /// Connections to its socket now.
+        7 => connections: u32,
+        /// Bytes of locked memory it holds now (0 where the module has no locked arena).
+        8 => locked_bytes: u32,
     }
 }
 

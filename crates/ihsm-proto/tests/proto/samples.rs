@@ -48,6 +48,22 @@ pub fn quotas() -> Quotas {
         max_sessions: 64,
         max_logins: 8,
         max_data_object_bytes: 1 << 20,
+        max_connections: 128,
+        max_locked_bytes: 1 << 21,
+    }
+}
+
+pub fn partition_info(partition: &str, count: u32) -> PartitionInfo {
+    PartitionInfo {
+        name: name(partition),
+        quotas: quotas(),
+        object_count: count,
+        initialized: count > 0,
+        resets: count,
+        sessions: count,
+        logins: 1,
+        connections: 2,
+        locked_bytes: count,
     }
 }
 
@@ -210,7 +226,6 @@ pub fn request(op: Opcode) -> RequestBody {
         O::SetPin => SetPinRequest {
             role: Role::CryptoUser,
             credential: sealed(3),
-            partition: None,
         }
         .into(),
         O::ChangePin => ChangePinRequest {
@@ -220,8 +235,7 @@ pub fn request(op: Opcode) -> RequestBody {
         }
         .into(),
         O::UnlockRole => UnlockRoleRequest {
-            role: Role::CryptoOfficer,
-            partition: Some(name("tenant-a")),
+            role: Role::CryptoUser,
         }
         .into(),
         O::OpenSession => OpenSessionRequest { login: login() }.into(),
@@ -231,10 +245,18 @@ pub fn request(op: Opcode) -> RequestBody {
         O::CreatePartition => CreatePartitionRequest {
             name: name("tenant-a"),
             quotas: quotas(),
+        }
+        .into(),
+        O::InitializePartition => InitializePartitionRequest {
             officer_credential: sealed(7),
             backup_secret: Some(sealed(6)),
         }
         .into(),
+        O::ResetPartition => ResetPartitionRequest {
+            name: name("tenant-a"),
+        }
+        .into(),
+        O::GetPartitionInfo => GetPartitionInfoRequest {}.into(),
         O::ListPartitions => ListPartitionsRequest {}.into(),
         O::DeletePartition => DeletePartitionRequest {
             name: name("tenant_b-2"),
@@ -472,23 +494,18 @@ pub fn response(op: Opcode) -> ResponseBody {
             login: login(),
         }
         .into(),
-        O::CreatePartition => CreatePartitionResponse {
+        O::CreatePartition => CreatePartitionResponse {}.into(),
+        O::InitializePartition => InitializePartitionResponse {
             wrapped_backup_secret: Some(SecretBytes::copy_from(&[0xbe; 60]).unwrap()),
         }
         .into(),
+        O::ResetPartition => ResetPartitionResponse { resets: 3 }.into(),
+        O::GetPartitionInfo => GetPartitionInfoResponse {
+            partition: partition_info("a", 0),
+        }
+        .into(),
         O::ListPartitions => ListPartitionsResponse {
-            partitions: list(vec![
-                PartitionInfo {
-                    name: name("a"),
-                    quotas: quotas(),
-                    object_count: 0,
-                },
-                PartitionInfo {
-                    name: name("b"),
-                    quotas: quotas(),
-                    object_count: u32::MAX,
-                },
-            ]),
+            partitions: list(vec![partition_info("a", 0), partition_info("b", u32::MAX)]),
         }
         .into(),
         O::DeletePartition => DeletePartitionResponse {}.into(),

@@ -324,9 +324,7 @@ fn s27_no_file_is_ever_chmodded_by_path() {
         .open_session()
         .unwrap();
     for name in ["one", "two"] {
-        session
-            .create_partition(name, quotas(), b"officer-pin-0001", None)
-            .unwrap();
+        session.create_partition(name, quotas()).unwrap();
         let socket = state.join("partitions").join(format!("{name}.sock"));
         assert_eq!(mode(&socket) & 0o077, 0, "{name}: made its owner's alone");
     }
