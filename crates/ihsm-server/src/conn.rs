@@ -2,20 +2,21 @@
 //! go to the pool, each answered when done, so several requests can be in flight and
 //! responses may come back in another order than the requests (the request id pairs them).
 //!
-//! Bounds: a frame's length is checked before its body is allocated; a frame must arrive
-//! whole within the frame timeout; a connection has at most `max_in_flight` requests in the
-//! pool (its reader waits beyond that); only a connection that holds no login and has nothing
-//! in flight times out when idle.
+//! Bounds: a frame's length is checked before any memory is taken for it, and its buffer
+//! grows as its bytes arrive, within the tenant's share of the frame budget; a frame must
+//! arrive whole within the frame timeout; a connection has at most `max_in_flight` requests
+//! in the pool (its reader waits beyond that), and its queued ones are dropped, unanswered,
+//! when it closes; its tenant runs at most so many fast requests at once; only a connection
+//! that holds no login and has nothing in flight times out when idle.
 
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ihsm_device::{Device, Reply, Socket};
-use ihsm_proto::frame::{parse_prefix, PREFIX_LEN};
+use ihsm_device::{Connection, Device, Reply, Socket};
 use ihsm_proto::{Limits, Opcode, Request, Response, Status};
 
+pub use crate::channel::{Channel, FrameBuffer, Received, UnixChannel};
 use crate::server::{log, Shared};
 
 /// How often a blocked read wakes to check timeouts and shutdown.
@@ -106,147 +107,15 @@ impl InFlight {
     }
 }
 
-/// What a connection's thread reads next.
-pub enum Received {
-    /// A whole frame body is in the buffer.
-    Frame,
-    /// No frame began within the tick: the thread checks its timeouts and the shutdown.
-    Idle,
-    /// The peer closed, or reading was shut down.
-    Closed,
-    /// The prefix announced more than the frame limit.
-    TooLarge,
-    /// A frame began but did not arrive whole within the frame timeout.
-    Stalled,
-}
-
-/// A connection's frames as its thread sees them: the server's side of the transport. The
-/// Unix socket is the one built; the shared-memory queues of DESIGN.md section 4 will be
-/// another, and the serving loop (`serve`) will not change.
-pub trait Channel: Send + Sync {
-    /// Waits up to `tick` for a frame to begin; then reads it whole into `body` (within the
-    /// frame timeout), refusing a length over `limits` before allocating anything.
-    fn receive(&self, body: &mut Vec<u8>, limits: &Limits, tick: Duration) -> Received;
-
-    /// Sends one whole response frame; false if the peer is gone.
-    fn send(&self, frame: &[u8]) -> bool;
-
-    /// Stops reading (the daemon is stopping): the next `receive` returns `Closed`, while
-    /// answers to requests already read can still be sent.
-    fn close_reading(&self);
-
-    /// Ends the connection both ways (a peer that stopped reading, or the drain deadline).
-    fn close(&self);
-}
-
-/// A Unix stream socket as a [`Channel`].
-pub struct UnixChannel {
-    reader: Mutex<UnixStream>,
-    writer: Mutex<UnixStream>,
-    /// For shutting the socket down without waiting for the reader or a writer.
-    control: UnixStream,
-    frame_timeout: Duration,
-}
-
-impl UnixChannel {
-    /// Wraps an accepted stream. A response that cannot be written within `send_timeout`
-    /// (the peer stopped reading) closes the connection.
-    pub fn new(
-        stream: UnixStream,
-        frame_timeout: Duration,
-        send_timeout: Duration,
-    ) -> std::io::Result<Self> {
-        let writer = stream.try_clone()?;
-        writer.set_write_timeout(Some(send_timeout))?;
-        Ok(Self {
-            writer: Mutex::new(writer),
-            control: stream.try_clone()?,
-            reader: Mutex::new(stream),
-            frame_timeout,
-        })
-    }
-}
-
-impl Channel for UnixChannel {
-    fn receive(&self, body: &mut Vec<u8>, limits: &Limits, tick: Duration) -> Received {
-        let mut stream = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = stream.set_read_timeout(Some(tick));
-        let mut prefix = [0u8; PREFIX_LEN];
-        let mut got = 0;
-        let mut started: Option<Instant> = None;
-        while got < PREFIX_LEN {
-            match stream.read(prefix.get_mut(got..).unwrap_or_default()) {
-                Ok(0) => return Received::Closed,
-                Ok(n) => {
-                    got += n;
-                    started.get_or_insert_with(Instant::now);
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    match started {
-                        None => return Received::Idle,
-                        Some(at) if at.elapsed() > self.frame_timeout => return Received::Stalled,
-                        Some(_) => {}
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Received::Closed,
-            }
-        }
-        let started = started.unwrap_or_else(Instant::now);
-        let Ok(len) = parse_prefix(prefix, limits) else {
-            return Received::TooLarge;
-        };
-        body.clear();
-        body.resize(len, 0);
-        let mut filled = 0;
-        while filled < len {
-            match stream.read(body.get_mut(filled..).unwrap_or_default()) {
-                Ok(0) => return Received::Closed,
-                Ok(n) => filled += n,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    if started.elapsed() > self.frame_timeout {
-                        return Received::Stalled;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Received::Closed,
-            }
-        }
-        Received::Frame
-    }
-
-    fn send(&self, frame: &[u8]) -> bool {
-        if frame.is_empty() {
-            return false;
-        }
-        let mut stream = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let sent = stream.write_all(frame).is_ok();
-        if !sent {
-            // A partial frame may be on the wire, or the peer stopped reading: the
-            // connection cannot go on.
-            self.close();
-        }
-        sent
-    }
-
-    fn close_reading(&self) {
-        let _ = self.control.shutdown(std::net::Shutdown::Read);
-    }
-
-    fn close(&self) {
-        let _ = self.control.shutdown(std::net::Shutdown::Both);
-    }
-}
-
 /// Serves one connection until it closes; runs on the connection's own thread.
 pub(crate) fn serve(
     shared: &Arc<Shared>,
     channel: Arc<dyn Channel>,
-    socket: Socket,
+    conn: Arc<Connection>,
     id: u64,
     peer: Peer,
 ) {
-    let label = match &socket {
+    let label = match conn.socket() {
         Socket::Admin => "admin".to_string(),
         Socket::Partition(name) => format!("partition {}", name.as_str()),
     };
@@ -254,19 +123,16 @@ pub(crate) fn serve(
         "connection {id}: {label}, peer uid {} pid {}",
         peer.uid, peer.pid
     ));
-    let conn = match shared.device.connect(socket) {
-        Ok(conn) => Arc::new(conn),
-        Err(status) => {
-            channel.send(&refusal_without_id(status).frame);
-            log(&format!("connection {id}: refused ({status})"));
-            return;
-        }
+    let tenant = match conn.socket() {
+        Socket::Admin => crate::pool::ADMIN_TENANT.to_string(),
+        Socket::Partition(name) => name.as_str().to_string(),
     };
-    shared.register(id, &conn);
     let in_flight = Arc::new(InFlight::default());
+    // Set when the connection ends: its jobs still queued are dropped, not run.
+    let closed = Arc::new(AtomicBool::new(false));
     let limits = Limits::default();
     // One buffer for the connection's frames, wiped after each decode.
-    let mut body = Vec::new();
+    let mut body = FrameBuffer::new(shared.frames.clone(), &tenant);
     let mut idle_since = Instant::now();
     let reason = loop {
         match channel.receive(&mut body, &limits, TICK) {
@@ -290,8 +156,8 @@ pub(crate) fn serve(
                 break "frame over the limit";
             }
         }
-        let decoded = Request::decode(&body);
-        ihsm_proto::wipe(&mut body);
+        let decoded = Request::decode(body.body());
+        body.finish();
         let request = match decoded {
             Ok(request) => request,
             Err(error) => {
@@ -304,7 +170,10 @@ pub(crate) fn serve(
         };
         let opcode = request.opcode();
         if !is_slow(opcode) {
-            let reply = shared.device.reply(&conn, Ok(request));
+            let reply = {
+                let _turn = shared.turns.take(&tenant);
+                shared.device.reply(&conn, Ok(request))
+            };
             if !channel.send(&reply.frame) {
                 break "peer gone";
             }
@@ -313,16 +182,21 @@ pub(crate) fn serve(
         let request_id = request.request_id;
         in_flight.acquire(shared.config.max_in_flight);
         let job = {
-            let (shared, conn, channel, in_flight) = (
+            let (shared, conn, channel, in_flight, closed) = (
                 shared.clone(),
                 conn.clone(),
                 channel.clone(),
                 in_flight.clone(),
+                closed.clone(),
             );
             Box::new(move || {
                 // Released however the job ends, a panic included, so the connection's
                 // thread never waits for it forever.
                 let _slot = Released(&in_flight);
+                if closed.load(Ordering::Acquire) {
+                    // No one is waiting for the answer: a flood's backlog ends with it.
+                    return;
+                }
                 let reply = shared.device.reply(&conn, Ok(request));
                 if matches!(
                     opcode,
@@ -334,7 +208,7 @@ pub(crate) fn serve(
                 channel.send(&reply.frame);
             })
         };
-        if shared.pool.submit(job).is_err() {
+        if shared.pool.submit(&tenant, job).is_err() {
             in_flight.release();
             let status = if shared.is_shutting_down() {
                 Status::ShuttingDown
@@ -346,8 +220,12 @@ pub(crate) fn serve(
             }
         }
     };
-    ihsm_proto::wipe(&mut body);
-    // Pool jobs of this connection finish and answer before its logins end.
+    body.finish();
+    // A job already running finishes before the connection's logins end. Queued ones are
+    // dropped unrun when the peer is gone; when the daemon is stopping they still answer.
+    if !shared.is_shutting_down() {
+        closed.store(true, Ordering::Release);
+    }
     in_flight.wait_empty();
     drop(conn);
     log(&format!("connection {id}: ended ({reason})"));

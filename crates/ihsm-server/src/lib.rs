@@ -13,11 +13,14 @@
 
 #![forbid(unsafe_code)]
 
+mod accept;
+pub mod channel;
 pub mod conn;
 pub mod fuses;
 pub mod harden;
-mod pool;
+pub mod pool;
 mod server;
 pub mod state_dir;
+pub mod tenants;
 
 pub use server::{log, run, ServerConfig};

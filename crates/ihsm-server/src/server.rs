@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -18,13 +17,14 @@ use ihsm_store::{
     ChainSecret, OpenOptions, Record, SealedStore, Store, StoreError, StoreFiles,
     Write as StoreWrite,
 };
-use rustix::event::{poll, PollFd, PollFlags};
 
-use crate::conn::{self, Channel, Peer, UnixChannel};
+use crate::accept;
+use crate::channel::Channel;
 use crate::fuses::{self, SECURITY_VERSION};
 use crate::harden;
-use crate::pool::Pool;
+use crate::pool::{Pool, PoolLimits};
 use crate::state_dir::{Place, SocketId, StateDir, ADMIN_SOCKET, COUNTER, STORE};
+use crate::tenants::{FrameBudget, Turns};
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -40,12 +40,21 @@ pub struct ServerConfig {
     pub send_timeout: Duration,
     /// Requests one connection may have in the slow pool at once.
     pub max_in_flight: usize,
-    /// Connections open at once; more are closed at accept.
+    /// Connections to partition sockets open at once, all partitions together (each is
+    /// also held to its own quota). Lowered at start to what the descriptor limit allows
+    /// beside the admin's reserve.
     pub max_connections: usize,
-    /// Threads of the slow pool.
-    pub pool_threads: usize,
-    /// Jobs the slow pool queues before it answers `Busy`.
-    pub pool_depth: usize,
+    /// Connections to the admin socket open at once, kept apart from the partitions': the
+    /// admin can always connect, however many connections the partitions hold.
+    pub max_admin_connections: usize,
+    /// The slow pool, shared fairly between tenants.
+    pub pool: PoolLimits,
+    /// Fast requests one tenant runs at once on connection threads.
+    pub turns_per_tenant: usize,
+    /// Bytes of frames being received, all connections together.
+    pub frame_memory: usize,
+    /// Bytes of frames being received by one tenant's connections.
+    pub frame_memory_per_tenant: usize,
     /// How long shutdown waits for connections to finish their in-flight requests.
     pub drain_timeout: Duration,
 }
@@ -54,37 +63,52 @@ impl ServerConfig {
     /// The defaults for a state directory.
     #[must_use]
     pub fn new(state_dir: PathBuf) -> Self {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(1));
         Self {
             state_dir,
             idle_timeout: Duration::from_secs(30),
             frame_timeout: Duration::from_secs(30),
             send_timeout: Duration::from_secs(10),
             max_in_flight: 16,
-            max_connections: 1024,
-            pool_threads: threads,
-            pool_depth: 256,
+            max_connections: 16_384,
+            max_admin_connections: 64,
+            pool: PoolLimits {
+                min_workers: cores.max(2),
+                max_workers: 64,
+                per_tenant: cores.max(2),
+                depth_per_tenant: 64,
+            },
+            turns_per_tenant: cores.max(2),
+            frame_memory: 256 << 20,
+            frame_memory_per_tenant: 64 << 20,
             drain_timeout: Duration::from_secs(30),
         }
     }
 }
 
-/// The admin socket's key among the listeners: no partition name is empty.
-const ADMIN_KEY: &str = "";
+/// The admin socket's key among the listeners (the admin's tenant key).
+const ADMIN_KEY: &str = crate::pool::ADMIN_TENANT;
 
 /// What every connection thread shares.
 pub(crate) struct Shared {
     pub(crate) device: Device,
     pub(crate) pool: Pool,
     pub(crate) config: ServerConfig,
+    /// The memory of frames being received, divided per tenant.
+    pub(crate) frames: Arc<FrameBudget>,
+    /// Fast requests running at once, per tenant.
+    pub(crate) turns: Turns,
     dir: Arc<StateDir>,
     shutting_down: AtomicBool,
-    listeners: Mutex<BTreeMap<String, Arc<Listener>>>,
+    pub(crate) listeners: Mutex<BTreeMap<String, Arc<Listener>>>,
     /// The live connections, to stop their reading at exit and to close those whose
     /// partition is gone.
-    channels: Mutex<BTreeMap<u64, Live>>,
-    active: AtomicUsize,
-    next_connection: AtomicU64,
+    pub(crate) channels: Mutex<BTreeMap<u64, Live>>,
+    /// Connections to partition sockets now.
+    pub(crate) active: AtomicUsize,
+    /// Connections to the admin socket now.
+    pub(crate) admin_active: AtomicUsize,
+    pub(crate) next_connection: AtomicU64,
 }
 
 impl Shared {
@@ -93,25 +117,17 @@ impl Shared {
     }
 
     /// A connection has ended: it no longer counts, and shutdown no longer waits for it.
-    fn forget(&self, id: u64) {
-        self.channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
-        self.active.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// Records the device's connection of connection `id`, so it can be closed when its
-    /// partition goes.
-    pub(crate) fn register(&self, id: u64, connection: &Arc<Connection>) {
-        if let Some(live) = self
+    pub(crate) fn forget(&self, id: u64) {
+        let live = self
             .channels
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(&id)
-        {
-            live.connection = Some(Arc::downgrade(connection));
-        }
+            .remove(&id);
+        match live {
+            Some(live) if live.admin => self.admin_active.fetch_sub(1, Ordering::AcqRel),
+            Some(_) => self.active.fetch_sub(1, Ordering::AcqRel),
+            None => 0,
+        };
     }
 
     /// Closes every connection whose partition was deleted or reset: none of them may
@@ -125,8 +141,7 @@ impl Shared {
         {
             let defunct = live
                 .connection
-                .as_ref()
-                .and_then(Weak::upgrade)
+                .upgrade()
                 .is_some_and(|connection| connection.is_defunct());
             if defunct {
                 live.channel.close();
@@ -171,29 +186,21 @@ impl Shared {
     }
 }
 
-/// A live connection: its channel, and the device's view of it once made.
-struct Live {
-    channel: Arc<dyn Channel>,
-    connection: Option<Weak<Connection>>,
-}
-
-/// Forgets a connection when its thread ends.
-struct Forget<'a>(&'a Shared, u64);
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        self.0.forget(self.1);
-    }
+/// A live connection: its channel, and the device's view of it.
+pub(crate) struct Live {
+    pub(crate) channel: Arc<dyn Channel>,
+    pub(crate) connection: Weak<Connection>,
+    pub(crate) admin: bool,
 }
 
 /// A listening socket; its file is removed when it is dropped (if it is still the one bound).
-struct Listener {
-    socket: Socket,
+pub(crate) struct Listener {
+    pub(crate) socket: Socket,
     dir: Arc<StateDir>,
     place: Place,
     name: String,
     id: SocketId,
-    listener: UnixListener,
+    pub(crate) listener: UnixListener,
 }
 
 impl Listener {
@@ -316,17 +323,40 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         },
         DeviceConfig::default(),
     );
-    let pool = Pool::new(config.pool_threads, config.pool_depth)
-        .map_err(|e| format!("cannot start the pool: {e}"))?;
+    let pool = Pool::new(config.pool).map_err(|e| format!("cannot start the pool: {e}"))?;
+    let mut config = config;
+    // Every partition connection holds one descriptor; the admin's reserve and the
+    // daemon's own files come off the top, so partitions never take the admin's room.
+    let reserve = config.max_admin_connections + 64;
+    config.max_connections = config
+        .max_connections
+        .min(hardening.open_files.saturating_sub(reserve).max(1));
+    log(&format!(
+        "limits: {} open files; {} partition connections at once, {} admin; slow pool {}-{} threads, {} per tenant; frames in flight {} MiB, {} MiB per tenant",
+        hardening.open_files,
+        config.max_connections,
+        config.max_admin_connections,
+        config.pool.min_workers,
+        config.pool.max_workers,
+        config.pool.per_tenant,
+        config.frame_memory >> 20,
+        config.frame_memory_per_tenant >> 20,
+    ));
     let shared = Arc::new(Shared {
         device,
         pool,
+        frames: Arc::new(FrameBudget::new(
+            config.frame_memory,
+            config.frame_memory_per_tenant,
+        )),
+        turns: Turns::new(config.turns_per_tenant),
         config,
         dir: dir.clone(),
         shutting_down: AtomicBool::new(false),
         listeners: Mutex::new(BTreeMap::new()),
         channels: Mutex::new(BTreeMap::new()),
         active: AtomicUsize::new(0),
+        admin_active: AtomicUsize::new(0),
         next_connection: AtomicU64::new(1),
     });
     let admin = Listener::bind(&dir, Place::Root, ADMIN_SOCKET, Socket::Admin)?;
@@ -363,93 +393,9 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         let _ = out.flush();
     }
 
-    accept_loop(&shared, &stop);
+    accept::accept_loop(&shared, &stop);
     shutdown(&shared);
     Ok(())
-}
-
-fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
-    let tick = rustix::event::Timespec {
-        tv_sec: 0,
-        tv_nsec: 200_000_000,
-    };
-    while !stop.load(Ordering::Acquire) {
-        let listeners: Vec<Arc<Listener>> = shared
-            .listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        let mut fds: Vec<PollFd<'_>> = listeners
-            .iter()
-            .map(|l| PollFd::new(&l.listener, PollFlags::IN))
-            .collect();
-        if poll(&mut fds, Some(&tick)).is_err() {
-            continue;
-        }
-        let ready: Vec<bool> = fds.iter().map(|fd| !fd.revents().is_empty()).collect();
-        drop(fds);
-        for (listener, ready) in listeners.iter().zip(ready) {
-            if ready {
-                accept_all(shared, listener);
-            }
-        }
-    }
-}
-
-fn accept_all(shared: &Arc<Shared>, listener: &Listener) {
-    while let Ok((stream, _)) = listener.listener.accept() {
-        if stream.set_nonblocking(false).is_err() {
-            continue;
-        }
-        if shared.active.load(Ordering::Acquire) >= shared.config.max_connections {
-            log("connection refused: too many connections");
-            continue;
-        }
-        let peer = rustix::net::sockopt::socket_peercred(stream.as_fd())
-            .map(|cred| Peer {
-                uid: cred.uid.as_raw(),
-                pid: cred.pid.as_raw_nonzero().get(),
-            })
-            .unwrap_or(Peer {
-                uid: u32::MAX,
-                pid: 0,
-            });
-        let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-        let channel: Arc<dyn Channel> = match UnixChannel::new(
-            stream,
-            shared.config.frame_timeout,
-            shared.config.send_timeout,
-        ) {
-            Ok(channel) => Arc::new(channel),
-            Err(_) => continue,
-        };
-        shared
-            .channels
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                id,
-                Live {
-                    channel: channel.clone(),
-                    connection: None,
-                },
-            );
-        shared.active.fetch_add(1, Ordering::AcqRel);
-        let (thread_shared, socket) = (shared.clone(), listener.socket.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("conn-{id}"))
-            .spawn(move || {
-                // Forgotten however the thread ends, a panic included.
-                let _forget = Forget(&thread_shared, id);
-                conn::serve(&thread_shared, channel, socket, id, peer);
-            });
-        if spawned.is_err() {
-            shared.forget(id);
-            log("connection refused: no thread for it");
-        }
-    }
 }
 
 /// Stops accepting (the socket files go), stops every connection's reading, lets in-flight

@@ -120,3 +120,219 @@ fn a_role_without_a_pin_costs_what_a_wrong_pin_costs() {
         ));
     }
 }
+
+// ---- S29: a noisy neighbour --------------------------------------------------------------
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+
+use ihsm_client::proto::msgs::{
+    AttachLoginRequest, GenerateKeyPairRequest, GetStatusRequest, OpenSessionRequest,
+};
+use ihsm_client::proto::{
+    Attribute, ErrorStatus, KeyPairSpec, Limits, Opcode, Quotas, Request, RequestBody, RequestId,
+    Response, ResponseBody, RsaKeySize, SessionId, Template,
+};
+
+/// A connection spoken to frame by frame, attached to a login by ticket, that can send
+/// requests without waiting for their answers.
+struct Raw {
+    stream: UnixStream,
+    next: u64,
+}
+
+impl Raw {
+    fn connect(daemon: &ihsm_testkit::daemon::Daemon, partition: &str) -> Self {
+        let stream = UnixStream::connect(daemon.partition_socket(partition)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        Self { stream, next: 1 }
+    }
+
+    fn send(&mut self, session: Option<SessionId>, body: impl Into<RequestBody>) {
+        let request = Request {
+            request_id: RequestId::new(self.next).unwrap(),
+            session,
+            body: body.into(),
+        };
+        self.next += 1;
+        let frame = request.encode_frame(&Limits::default()).unwrap();
+        // A connection refused at accept may be closed already; its refusal is still there
+        // to read.
+        let _ = self.stream.write_all(&frame);
+    }
+
+    fn receive(&mut self, opcode: Opcode) -> Response {
+        let mut prefix = [0u8; 4];
+        self.stream.read_exact(&mut prefix).unwrap();
+        let mut body = vec![0; u32::from_be_bytes(prefix) as usize];
+        self.stream.read_exact(&mut body).unwrap();
+        Response::decode(&body, opcode).unwrap()
+    }
+
+    /// Attaches to the login of `ticket` and opens a session.
+    fn session(&mut self, ticket: ihsm_client::proto::Ticket) -> SessionId {
+        self.send(None, AttachLoginRequest { ticket });
+        let login = match self.receive(Opcode::AttachLogin).result.unwrap() {
+            ResponseBody::AttachLogin(r) => r.login,
+            _ => unreachable!(),
+        };
+        self.send(None, OpenSessionRequest { login });
+        match self.receive(Opcode::OpenSession).result.unwrap() {
+            ResponseBody::OpenSession(r) => r.session,
+            _ => unreachable!(),
+        }
+    }
+}
+
+fn rsa_pair(bits: RsaKeySize, token: bool) -> GenerateKeyPairRequest {
+    let template = || Template::new(vec![Attribute::Token(token)]).unwrap();
+    GenerateKeyPairRequest {
+        spec: KeyPairSpec::Rsa(bits),
+        public_template: template(),
+        private_template: template(),
+    }
+}
+
+/// Raises this process's descriptor limit to its hard limit (a test that opens a thousand
+/// connections needs more than the usual 1,024).
+fn raise_open_files() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        },
+    );
+}
+
+/// Twenty connections of partition A pipelining RSA key generation (16 requests each) once
+/// filled the one queue every partition shared, and B's logins and key generations answered
+/// `Busy`. Now A fills only its own queue (its surplus is `Busy`), and B is served.
+#[test]
+fn s29_a_flood_of_slow_work_leaves_the_other_partitions_served() {
+    let daemon = start();
+    provision(&daemon, &["a", "b"]);
+    let a = user_session(&daemon, "a");
+    // One login, attached to by every flooding connection (a ticket each: no PIN hashing).
+    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    let mut flooders = Vec::new();
+    for _ in 0..20 {
+        let mut raw = Raw::connect(&daemon, "a");
+        let session = raw.session(login.issue_ticket().unwrap());
+        for _ in 0..16 {
+            raw.send(Some(session), rsa_pair(RsaKeySize::Rsa3072, false));
+        }
+        flooders.push(raw);
+    }
+    // The last of A's connections found A's queue full: its requests are refused at once.
+    let last = flooders.last_mut().unwrap();
+    let response = last.receive(Opcode::GenerateKeyPair);
+    assert_eq!(
+        response.result.err(),
+        Some(ErrorStatus::Known(Status::Busy)),
+        "A's flood overflows A's own queue"
+    );
+    // B logs in, makes a key and signs while A's backlog is full.
+    for _ in 0..3 {
+        let b = user_session(&daemon, "b");
+        let pair = b
+            .generate_key_pair(
+                KeyPairSpec::Ec(ihsm_client::proto::Curve::P256),
+                Template::new(vec![]).unwrap(),
+                Template::new(vec![]).unwrap(),
+            )
+            .expect("B's key generation is served during A's flood");
+        b.sign(
+            ihsm_client::proto::Mechanism::EcdsaSha256,
+            pair.value.1,
+            b"b",
+        )
+        .unwrap();
+    }
+    // And the admin.
+    admin(&daemon).list_partitions().unwrap();
+}
+
+/// A connection that closes takes its queued slow work with it: a flood's backlog does not
+/// outlive the flood (it once did, by about 100 s).
+#[test]
+fn s29_queued_work_of_a_closed_connection_is_dropped() {
+    let daemon = start();
+    provision(&daemon, &["a"]);
+    let a = user_session(&daemon, "a");
+    let mut raw = Raw::connect(&daemon, "a");
+    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    let session = raw.session(login.issue_ticket().unwrap());
+    for _ in 0..16 {
+        raw.send(Some(session), rsa_pair(RsaKeySize::Rsa3072, true));
+    }
+    drop(raw);
+    // What was running when it closed finishes; nothing queued behind it runs.
+    std::thread::sleep(Duration::from_secs(5));
+    let keys = a
+        .find_objects(Template::new(vec![Attribute::Token(true)]).unwrap())
+        .unwrap()
+        .len();
+    assert!(
+        keys < 16,
+        "{keys} token objects: more than the work running at the close was done"
+    );
+}
+
+/// Partition A holding 1,100 connections once left no connection for B or the admin. Now A
+/// holds at most its quota, each refusal says why, and B and the admin connect.
+#[test]
+fn s29_one_partition_cannot_take_the_connections_of_others_or_the_admin() {
+    raise_open_files();
+    let daemon = start();
+    provision(&daemon, &["b"]);
+    let tight = Quotas {
+        max_connections: 16,
+        ..quotas()
+    };
+    admin(&daemon).create_partition("a", tight).unwrap();
+    Client::connect(daemon.partition_socket("a"))
+        .unwrap()
+        .initialize_partition(OFFICER_PIN, None)
+        .unwrap();
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..1100 {
+        let mut raw = Raw::connect(&daemon, "a");
+        raw.send(None, GetStatusRequest {});
+        let response = raw.receive(Opcode::GetStatus);
+        match response.result {
+            Ok(_) => held.push(raw),
+            Err(ErrorStatus::Known(Status::ConnectionLimit)) => {
+                assert_eq!(response.request_id, None, "a refusal without a request id");
+                refused += 1;
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(held.len(), 16, "A holds its quota");
+    assert_eq!(refused, 1100 - 16);
+    let info = Client::connect(daemon.partition_socket("b"))
+        .unwrap()
+        .partition_info()
+        .unwrap();
+    assert_eq!(info.name.as_str(), "b");
+    user_session(&daemon, "b").random(8).unwrap();
+    let listed = admin(&daemon).list_partitions().unwrap();
+    let a_info = listed.iter().find(|p| p.name.as_str() == "a").unwrap();
+    assert_eq!(
+        (a_info.connections, a_info.quotas.max_connections),
+        (16, 16),
+        "the admin sees A's use against its quota"
+    );
+    // Connections A gives back are A's to open again.
+    held.truncate(10);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut again = Raw::connect(&daemon, "a");
+    again.send(None, GetStatusRequest {});
+    assert!(again.receive(Opcode::GetStatus).result.is_ok());
+}
