@@ -52,8 +52,8 @@ pub trait Channel: Send + Sync {
 /// Bytes a connection keeps between frames without counting them against the budget; a
 /// larger buffer is freed after its frame.
 const KEPT: usize = 4096;
-/// The least a buffer grows by.
-const STEP: usize = 64 * 1024;
+/// The least a buffer grows by: a frame's first read, and the size it then doubles from.
+const STEP: usize = KEPT;
 
 /// One connection's frame body: grown as bytes arrive, each byte taken from the budget for
 /// its tenant before the buffer holds it, wiped after every frame and whenever it moves.
@@ -185,7 +185,9 @@ impl Channel for UnixChannel {
         body.bytes.clear();
         while body.bytes.len() < len {
             let have = body.bytes.len();
-            let want = (len - have).min(STEP);
+            // Read at most as much again as arrived so far: the buffer doubles with the
+            // bytes, never ahead of them.
+            let want = (len - have).min(have.max(STEP));
             // Room is taken before the bytes are read: until then they wait in the socket.
             if !body.room(have + want, len, deadline) {
                 return Received::Stalled;
