@@ -11,4 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --build-only
 cargo build --release --quiet -p ihsm-server -p ihsm-cli
+# Keys live only in locked memory: ask for the 64 MiB the arena wants (ihsmd raises the soft
+# limit to the hard one itself; only root, or a limit set by the system, goes beyond that),
+# and for descriptors, one per connection.
+ulimit -l 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 exec target/release/ihsmd "$@"

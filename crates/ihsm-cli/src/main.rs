@@ -415,6 +415,14 @@ fn status(ctx: &Ctx) -> Result<(), String> {
         "test_hooks": status.test_hooks,
         "self_tests_run": status.self_tests.len(),
         "self_tests_failed": failed,
+        "locked_memory": status.locked_memory.as_ref().map(|m| json!({
+            "capacity": m.capacity,
+            "in_use": m.in_use,
+            "peak": m.peak,
+            "reserved": m.reserved,
+            "locked": m.locked,
+            "refused": m.refused,
+        })),
     });
     ctx.print(&value, || {
         let mut text = format!(
@@ -436,6 +444,15 @@ fn status(ctx: &Ctx) -> Result<(), String> {
         );
         for name in &failed {
             text.push_str(&format!("\n  failed: {name}"));
+        }
+        if let Some(memory) = &status.locked_memory {
+            text.push_str(&format!(
+                "\nlocked mem:  {} KiB of {} KiB in use ({} KiB reserved for partitions){}",
+                memory.in_use >> 10,
+                memory.capacity >> 10,
+                memory.reserved >> 10,
+                if memory.locked { "" } else { "; NOT locked (mlock failed)" },
+            ));
         }
         text
     });

@@ -6,19 +6,36 @@
 //! [`SecretBytes`](crate::SecretBytes) buffer up to 16 KiB.
 //!
 //! Blocks come in size classes from 32 bytes to 16 KiB, each with a 16-byte header (the
-//! requested size and the class), and go back to their class's free list wiped. A request
-//! larger than the largest class, or one the arena has no room for, is served from the
-//! ordinary heap with the same header and the same wipe on free, and counted, so the daemon
-//! can report how much of its secret memory is locked.
+//! requested size, the class and the account), and go back to their class's free list
+//! wiped. A request larger than the largest class is served from the ordinary heap with the
+//! same header and the same wipe on free, and counted: those are bulk buffers (a megabyte of
+//! plaintext being decrypted), never keys; the largest key, an RSA-4096 private key in
+//! PKCS#8, is under 3 KiB. A request of a class size the arena has no room for is **never**
+//! served from the heap: a key is never kept in memory that can be swapped out. The arena
+//! then returns null (AWS-LC fails the call, or, inside a FIPS key generation, stops the
+//! process; a [`SecretBytes`](crate::SecretBytes) stops the process): reaching the end of
+//! the arena is what the accounts below exist to prevent, so it is a fault, not a status.
 //!
-//! Without `install` (tests, clients) nothing changes: every allocation is the heap's.
-//! `unsafe` here is confined to the mapping, the raw blocks, and the C callbacks; every block
-//! says why it holds.
+//! **Accounts.** Every block is charged to the account of the thread that allocated it
+//! ([`charge_to`]), and given back to that account when freed, whatever thread frees it.
+//! The daemon opens one account per partition with a share of the arena ([`open_account`]
+//! reserves it: the shares together never exceed the capacity less the device's own
+//! reserve), charges each partition's requests to its account, and checks a partition's
+//! room ([`usage`]) before anything that makes a key, so one tenant cannot take the locked
+//! memory of another. The arena itself never refuses a block for being over its account's
+//! share: inside AWS-LC a refused allocation can abort the process (a FIPS key generation
+//! treats it as a failed self-test), so shares are checked by the caller, before the work.
+//!
+//! Without `install` (tests, clients) nothing changes: every allocation is the heap's, and
+//! accounts hold nothing. `unsafe` here is confined to the mapping, the raw blocks, and the
+//! C callbacks; every block says why it holds.
 #![allow(unsafe_code)]
 
+use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
 use std::alloc::Layout;
+use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// Bytes before every block: the requested size and the class (or [`HEAP`]).
@@ -28,10 +45,42 @@ const ALIGN: usize = 16;
 /// Block sizes, header included.
 const CLASSES: [usize; 10] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 /// The class tag of a block from the ordinary heap.
-const HEAP: u32 = u32::MAX;
+const HEAP: u32 = 0xFF;
 /// The high half of every header's second word: a pointer without it was not allocated here
-/// (AWS-LC allocated it before `install`), and is left alone rather than misread.
+/// (AWS-LC allocated it before `install`), and is left alone rather than misread. The low
+/// half is the account (24 bits) and the class (8 bits).
 const MAGIC: u64 = 0x4948_534d << 32;
+/// The most accounts ever opened in one process (ids are never reused).
+const MAX_ACCOUNT: u32 = (1 << 24) - 1;
+
+/// An account blocks are charged to: a partition's share of the arena, or the device's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Account(u32);
+
+/// The device's own account: everything not charged to a partition (the device's keys,
+/// the admin's requests, threads' random-generator states, the store's keys).
+pub const DEVICE: Account = Account(0);
+
+/// What an account holds now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes of blocks charged to it now (headers and class rounding included).
+    pub used: usize,
+    /// Its share of the arena (the device's: what the partitions' shares leave).
+    pub share: usize,
+}
+
+/// No room to reserve a share of that size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoRoom {
+    /// What is left to reserve.
+    pub available: usize,
+}
+
+thread_local! {
+    /// The account this thread's allocations are charged to.
+    static CHARGED: Cell<u32> = const { Cell::new(0) };
+}
 
 /// What the arena holds, for the daemon's log and status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,9 +93,11 @@ pub struct ArenaStats {
     pub in_use: usize,
     /// The most ever in use.
     pub peak: usize,
-    /// Allocations that found the arena full and went to the heap.
-    pub overflowed: u64,
-    /// Allocations over the largest class, served by the heap.
+    /// Bytes reserved for the partitions' shares.
+    pub reserved: usize,
+    /// Allocations refused because the arena was full (never served from the heap).
+    pub refused: u64,
+    /// Allocations over the largest class (bulk buffers, never keys), served by the heap.
     pub oversized: u64,
 }
 
@@ -64,20 +115,48 @@ struct State {
     free: [Vec<usize>; CLASSES.len()],
     in_use: usize,
     peak: usize,
-    overflowed: u64,
+    refused: u64,
     oversized: u64,
+    /// The open accounts but the device's: their shares and what they hold.
+    accounts: BTreeMap<u32, Usage>,
+    /// What the device's account holds.
+    device_used: usize,
+    /// The partitions' shares, summed.
+    reserved: usize,
+    next_account: u32,
 }
 
 static ARENA: OnceLock<Arena> = OnceLock::new();
 
-/// Maps and locks an arena of up to `max_bytes` (less if `RLIMIT_MEMLOCK` is lower), and hands
+/// Maps and locks an arena of up to `max_bytes` (less if `RLIMIT_MEMLOCK` is lower, after
+/// raising its soft limit as far as the hard one, or to `max_bytes` where the process may
+/// raise the hard limit too), and hands
 /// AWS-LC's allocations to it. Call it first thing in `main`, before anything uses AWS-LC:
 /// AWS-LC takes its memory functions only once, and a block it allocated before would come
 /// back to this arena's `free` without this arena's header. Such a block is recognised (no
 /// magic) and left alone, a leak rather than a misread header.
 pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
-    use rustix::process::{getrlimit, Resource};
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let page = rustix::param::page_size();
+    let wanted = u64::try_from(max_bytes).unwrap_or(u64::MAX);
+    // Root (CAP_SYS_RESOURCE) may raise the hard limit to what the arena needs; anyone may
+    // raise the soft limit to the hard one.
+    let current = getrlimit(Resource::Memlock);
+    if current.current.is_some_and(|soft| soft < wanted) {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: Some(wanted.max(current.maximum.unwrap_or(wanted))),
+        };
+        if setrlimit(Resource::Memlock, raised).is_err() {
+            let _ = setrlimit(
+                Resource::Memlock,
+                Rlimit {
+                    current: current.maximum,
+                    maximum: current.maximum,
+                },
+            );
+        }
+    }
     let limit = getrlimit(Resource::Memlock)
         .current
         .map_or(max_bytes, |limit| {
@@ -118,8 +197,12 @@ pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
             free: Default::default(),
             in_use: 0,
             peak: 0,
-            overflowed: 0,
+            refused: 0,
             oversized: 0,
+            accounts: BTreeMap::new(),
+            device_used: 0,
+            reserved: 0,
+            next_account: 1,
         }),
     };
     if ARENA.set(arena).is_err() {
@@ -133,15 +216,126 @@ pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
 /// The arena's numbers, if one is installed.
 pub fn stats() -> Option<ArenaStats> {
     let arena = ARENA.get()?;
-    let state = arena.state.lock().unwrap_or_else(PoisonError::into_inner);
+    let state = arena.lock();
     Some(ArenaStats {
         capacity: arena.len,
         locked: arena.locked,
         in_use: state.in_use,
         peak: state.peak,
-        overflowed: state.overflowed,
+        reserved: state.reserved,
+        refused: state.refused,
         oversized: state.oversized,
     })
+}
+
+/// What the partitions' shares must leave the device, at least: its keys, the admin's
+/// connections and requests, the pool's threads.
+#[must_use]
+pub fn device_reserve(capacity: usize) -> usize {
+    (capacity / 8).max(1 << 20).min(capacity)
+}
+
+/// Opens an account with a share of `share` bytes, reserved from the arena: `NoRoom` if the
+/// shares already given (and the device's reserve) leave less. With `admit` false the share
+/// is not checked against what is left (an account restored at power-on, admitted before).
+/// Without an arena, an account that holds nothing.
+pub fn open_account(share: usize, admit: bool) -> Result<Account, NoRoom> {
+    let Some(arena) = ARENA.get() else {
+        return Ok(Account(MAX_ACCOUNT));
+    };
+    let mut state = arena.lock();
+    let available = arena
+        .len
+        .saturating_sub(device_reserve(arena.len))
+        .saturating_sub(state.reserved);
+    if admit && share > available {
+        return Err(NoRoom { available });
+    }
+    // Ids are never reused (a late free of a closed account's block must not count against
+    // another's); 2^24 of them outlast any process.
+    let id = state.next_account;
+    if id >= MAX_ACCOUNT {
+        return Err(NoRoom { available: 0 });
+    }
+    state.next_account += 1;
+    state.reserved = state.reserved.saturating_add(share);
+    state.accounts.insert(id, Usage { used: 0, share });
+    Ok(Account(id))
+}
+
+/// Closes an account: its share goes back to the arena. Blocks still charged to it are
+/// freed later without counting against anyone.
+pub fn close_account(account: Account) {
+    let Some(arena) = ARENA.get() else { return };
+    let mut state = arena.lock();
+    if let Some(usage) = state.accounts.remove(&account.0) {
+        state.reserved = state.reserved.saturating_sub(usage.share);
+    }
+}
+
+/// What `account` holds now, and its share; `None` without an arena.
+#[must_use]
+pub fn usage(account: Account) -> Option<Usage> {
+    let arena = ARENA.get()?;
+    let state = arena.lock();
+    if account == DEVICE {
+        return Some(Usage {
+            used: state.device_used,
+            share: arena.len.saturating_sub(state.reserved),
+        });
+    }
+    state.accounts.get(&account.0).copied()
+}
+
+/// Bytes of the arena not handed out, if one is installed.
+#[must_use]
+pub fn free() -> Option<usize> {
+    let arena = ARENA.get()?;
+    let state = arena.lock();
+    Some(arena.len.saturating_sub(state.in_use))
+}
+
+/// Charges this thread's allocations to `account` until the guard drops (then to what they
+/// were charged to before).
+#[must_use]
+pub fn charge_to(account: Account) -> Charge {
+    let previous = CHARGED.with(|charged| charged.replace(account.0));
+    Charge { previous }
+}
+
+/// The charging of a thread's allocations to an account, until dropped.
+pub struct Charge {
+    previous: u32,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        CHARGED.with(|charged| charged.set(self.previous));
+    }
+}
+
+impl Arena {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn charge(&mut self, account: u32, bytes: usize) {
+        match self.accounts.get_mut(&account) {
+            Some(usage) => usage.used = usage.used.saturating_add(bytes),
+            None if account == 0 => self.device_used = self.device_used.saturating_add(bytes),
+            None => {}
+        }
+    }
+
+    fn credit(&mut self, account: u32, bytes: usize) {
+        match self.accounts.get_mut(&account) {
+            Some(usage) => usage.used = usage.used.saturating_sub(bytes),
+            None if account == 0 => self.device_used = self.device_used.saturating_sub(bytes),
+            None => {}
+        }
+    }
 }
 
 /// The class of a block for `size` bytes of payload.
@@ -150,12 +344,14 @@ fn class_of(size: usize) -> Option<usize> {
     CLASSES.iter().position(|class| *class >= total)
 }
 
-/// A block of at least `size` bytes, 16-aligned, with its header written; null if even the
-/// heap has no room.
+/// A block of at least `size` bytes, 16-aligned, with its header written; null if the arena
+/// is full (a class size is never served from the heap) or the heap has no room (a block
+/// over the largest class).
 fn allocate(size: usize) -> *mut u8 {
+    let account = CHARGED.with(Cell::get);
     if let (Some(arena), Some(class)) = (ARENA.get(), class_of(size)) {
         let block_len = CLASSES.get(class).copied().unwrap_or(0);
-        let mut state = arena.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = arena.lock();
         let offset = match state.free.get_mut(class).and_then(Vec::pop) {
             Some(offset) => Some(offset),
             None if state.bump + block_len <= arena.len => {
@@ -165,35 +361,30 @@ fn allocate(size: usize) -> *mut u8 {
             }
             None => None,
         };
-        match offset {
-            Some(offset) => {
-                state.in_use += block_len;
-                state.peak = state.peak.max(state.in_use);
-                drop(state);
-                let block = (arena.base + offset) as *mut u8;
-                // SAFETY: `block..block + block_len` lies in the arena (bump and free lists
-                // only hold offsets of whole blocks inside `len`), is 16-aligned (the base
-                // is page-aligned and every class a multiple of 16), and is owned by no one
-                // else (it was free).
-                unsafe { write_header(block, size, u32::try_from(class).unwrap_or(HEAP)) };
-                // SAFETY: within the block, past its header.
-                return unsafe { block.add(HEADER) };
+        let Some(offset) = offset else {
+            state.refused += 1;
+            if state.refused == 1 {
+                // Said once, while it happens: the arena's accounting was meant to make this
+                // impossible.
+                eprintln!("ihsm: the locked arena is full; an allocation was refused");
             }
-            None => {
-                state.overflowed += 1;
-                if state.overflowed == 1 {
-                    // Said once, while it happens: from here on some secrets are on the
-                    // ordinary heap (wiped the same way, but swappable).
-                    eprintln!("ihsm: the locked arena is full; further secrets use the heap");
-                }
-            }
-        }
-    } else if let Some(arena) = ARENA.get() {
-        arena
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .oversized += 1;
+            return core::ptr::null_mut();
+        };
+        state.in_use += block_len;
+        state.peak = state.peak.max(state.in_use);
+        state.charge(account, block_len);
+        drop(state);
+        let block = (arena.base + offset) as *mut u8;
+        // SAFETY: `block..block + block_len` lies in the arena (bump and free lists only
+        // hold offsets of whole blocks inside `len`), is 16-aligned (the base is
+        // page-aligned and every class a multiple of 16), and is owned by no one else (it
+        // was free).
+        unsafe { write_header(block, size, tag(account, class)) };
+        // SAFETY: within the block, past its header.
+        return unsafe { block.add(HEADER) };
+    }
+    if let Some(arena) = ARENA.get() {
+        arena.lock().oversized += 1;
     }
     let Some(layout) = heap_layout(size) else {
         return core::ptr::null_mut();
@@ -205,9 +396,14 @@ fn allocate(size: usize) -> *mut u8 {
     }
     // SAFETY: `block` is a fresh allocation of `HEADER + size` bytes, 16-aligned.
     unsafe {
-        write_header(block, size, HEAP);
+        write_header(block, size, u64::from(HEAP));
         block.add(HEADER)
     }
+}
+
+/// The low half of a header's tag word: the account and the class.
+fn tag(account: u32, class: usize) -> u64 {
+    (u64::from(account & MAX_ACCOUNT) << 8) | u64::try_from(class).unwrap_or(u64::from(HEAP))
 }
 
 fn heap_layout(size: usize) -> Option<Layout> {
@@ -216,21 +412,21 @@ fn heap_layout(size: usize) -> Option<Layout> {
 
 /// # Safety
 /// `block` must be valid for writes of `HEADER` bytes and 8-aligned.
-unsafe fn write_header(block: *mut u8, size: usize, class: u32) {
+unsafe fn write_header(block: *mut u8, size: usize, tag: u64) {
     // SAFETY: by the caller.
     unsafe {
         block.cast::<u64>().write(size as u64);
-        block.cast::<u64>().add(1).write(MAGIC | u64::from(class));
+        block.cast::<u64>().add(1).write(MAGIC | tag);
     }
 }
 
-/// The payload size and class of a block handed out by [`allocate`]; `None` for a block
-/// without this arena's header (or an arena class outside the arena).
+/// The payload size, class and account of a block handed out by [`allocate`]; `None` for a
+/// block without this arena's header (or an arena class outside the arena).
 ///
 /// # Safety
 /// `ptr` must be a live block of at least `HEADER` bytes before it: one from [`allocate`], or
 /// one AWS-LC's own `malloc` made (its 8-byte prefix follows a C allocator's chunk header).
-unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32)> {
+unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32, u32)> {
     // SAFETY: by the caller, `HEADER` readable bytes precede `ptr`.
     let (size, tag) = unsafe {
         let block = ptr.sub(HEADER);
@@ -242,7 +438,8 @@ unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32)> {
     if tag & !0xFFFF_FFFF != MAGIC {
         return None;
     }
-    let class = u32::try_from(tag & 0xFFFF_FFFF).ok()?;
+    let class = u32::try_from(tag & 0xFF).ok()?;
+    let account = u32::try_from((tag >> 8) & u64::from(MAX_ACCOUNT)).ok()?;
     if class != HEAP {
         let arena = ARENA.get()?;
         let block = ptr as usize - HEADER;
@@ -251,7 +448,7 @@ unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32)> {
             return None;
         }
     }
-    Some((usize::try_from(size).ok()?, class))
+    Some((usize::try_from(size).ok()?, class, account))
 }
 
 /// Wipes and releases a block.
@@ -260,7 +457,7 @@ unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32)> {
 /// `ptr` must have come from [`allocate`] and not have been freed.
 unsafe fn release(ptr: *mut u8) {
     // SAFETY: by the caller.
-    let Some((size, class)) = (unsafe { header_of(ptr) }) else {
+    let Some((size, class, account)) = (unsafe { header_of(ptr) }) else {
         // Not this arena's: left alone (see `install`).
         return;
     };
@@ -278,8 +475,9 @@ unsafe fn release(ptr: *mut u8) {
     let Some(arena) = ARENA.get() else { return };
     let class = usize::try_from(class).unwrap_or(usize::MAX);
     let block_len = CLASSES.get(class).copied().unwrap_or(0);
-    let mut state = arena.state.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut state = arena.lock();
     state.in_use = state.in_use.saturating_sub(block_len);
+    state.credit(account, block_len);
     if let Some(free) = state.free.get_mut(class) {
         free.push(block as usize - arena.base);
     }
@@ -311,7 +509,7 @@ extern "C" fn arena_realloc(
     // both blocks' payloads; then the old block is released once.
     unsafe {
         match header_of(ptr.cast()) {
-            Some((old, _)) => {
+            Some((old, _, _)) => {
                 core::ptr::copy_nonoverlapping(ptr.cast::<u8>(), fresh, old.min(size));
                 release(ptr.cast());
             }
@@ -338,7 +536,9 @@ unsafe impl Send for SecretBox {}
 unsafe impl Sync for SecretBox {}
 
 impl SecretBox {
-    /// A copy of `bytes`.
+    /// A copy of `bytes`. If the arena is full the process stops (the allocation error
+    /// handler), rather than keep the secret where it could be swapped out: the accounts
+    /// are what keep the arena from filling.
     pub(crate) fn copy_of(bytes: &[u8]) -> Self {
         let ptr = allocate(bytes.len());
         let Some(ptr) = NonNull::new(ptr) else {
@@ -386,6 +586,14 @@ impl Drop for SecretBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_keep_the_account_and_the_class_apart() {
+        assert_eq!(tag(0, 3), 3);
+        assert_eq!(tag(1, 9), 0x109);
+        assert_eq!(tag(MAX_ACCOUNT, HEAP as usize) & 0xFF, u64::from(HEAP));
+        assert_eq!(tag(MAX_ACCOUNT, 0) >> 8, u64::from(MAX_ACCOUNT));
+    }
 
     #[test]
     fn classes_fit_their_blocks() {

@@ -41,9 +41,47 @@ fn aws_lc_keys_and_secret_bytes_live_in_the_arena_and_go_back_wiped() {
         after.in_use <= baseline + 4096,
         "everything went back: {after:?} over {baseline}"
     );
-    assert_eq!(after.overflowed, 0, "{after:?}");
+    assert_eq!(after.refused, 0, "{after:?}");
     // A secret over the largest class is served by the heap, and counted.
     let large = SecretBytes::from_slice(&vec![7u8; 64 << 10]);
     assert_eq!(large.expose().len(), 64 << 10);
     assert!(arena::stats().unwrap().oversized >= 1);
+
+    // Accounts: a share is reserved out of what the device's reserve leaves, every block is
+    // charged to the account of the thread that made it and credited back when freed, by
+    // whichever thread.
+    let capacity = arena::stats().unwrap().capacity;
+    let available = capacity - arena::device_reserve(capacity);
+    assert!(
+        arena::open_account(available + 1, true).is_err(),
+        "more than there is"
+    );
+    let tenant = arena::open_account(available / 2, true).unwrap();
+    assert!(
+        arena::open_account(available / 2 + 4096, true).is_err(),
+        "shares never add up to more than the arena"
+    );
+    let restored = arena::open_account(available, false).unwrap();
+    arena::close_account(restored);
+    assert_eq!(arena::stats().unwrap().reserved, available / 2);
+    let device_before = arena::usage(arena::DEVICE).unwrap().used;
+    let (key, secret) = {
+        let _charge = arena::charge_to(tenant);
+        let key = engine.generate_ec_key(Curve::P384).unwrap().value;
+        (key, SecretBytes::from_slice(&[1; 100]))
+    };
+    let held = arena::usage(tenant).unwrap();
+    assert!(held.used >= 128 + 1024, "{held:?}");
+    assert_eq!(held.share, available / 2);
+    assert!(
+        arena::usage(arena::DEVICE).unwrap().used <= device_before + 256,
+        "not charged to the device"
+    );
+    std::thread::spawn(move || drop((key, secret)))
+        .join()
+        .unwrap();
+    assert_eq!(arena::usage(tenant).unwrap().used, 0, "credited back");
+    arena::close_account(tenant);
+    assert_eq!(arena::usage(tenant), None);
+    assert_eq!(arena::stats().unwrap().reserved, 0);
 }

@@ -175,6 +175,20 @@ impl Device {
         Self::frame(&Response::error(Some(request_id), status), false)
     }
 
+    /// Readies the calling thread to serve `conn`: the random generator state AWS-LC keeps
+    /// per thread is made now, charged to the connection's partition (or the device), so a
+    /// request never finds the locked arena without room for it. (AWS-LC stops the process
+    /// if it cannot allocate that state.) The daemon calls it first on every thread it
+    /// starts for a connection, and, with `None`, on each slow-pool thread.
+    pub fn warm_thread(&self, conn: Option<&Connection>) {
+        let account = conn
+            .and_then(|conn| conn.partition.as_ref())
+            .map_or(ihsm_crypto::arena::DEVICE, |partition| partition.account);
+        let _charge = ihsm_crypto::arena::charge_to(account);
+        let mut byte = [0u8; 1];
+        let _ = self.shared.engine.random(&mut byte);
+    }
+
     /// The names of the partitions, for the daemon to keep one socket per partition.
     #[must_use]
     pub fn partition_names(&self) -> Vec<PartitionName> {
@@ -441,6 +455,10 @@ impl Shared {
             }
             _ => return Err(Status::RoleNotPermitted.into()),
         };
+        // Everything the request allocates in the locked arena is the partition's to hold.
+        let _charge = partition
+            .as_ref()
+            .map(|partition| ihsm_crypto::arena::charge_to(partition.account));
         let realm = partition.as_ref().map_or(&self.admin, |p| &p.realm);
         let session = match request.session {
             Some(id) => {

@@ -23,6 +23,8 @@ pub enum HardError {
     Rollback,
     /// The store could not be opened.
     StoreUnavailable,
+    /// The stored keys did not fit the locked arena at power-on.
+    LockedMemory,
 }
 
 impl HardError {
@@ -36,6 +38,7 @@ impl HardError {
             Self::Engine => ErrorCause::Engine,
             Self::Integrity => ErrorCause::Integrity,
             Self::Rollback => ErrorCause::Rollback,
+            Self::LockedMemory => ErrorCause::LockedMemory,
             Self::StoreUnavailable => ErrorCause::StoreUnavailable,
         }
     }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
+use ihsm_crypto::arena;
 use ihsm_crypto::AesKey;
 use ihsm_proto::{Handle, PartitionName, Role};
 
@@ -21,6 +22,16 @@ use crate::store::{Record, Table};
 /// not parse, or that names a partition that does not exist, is an integrity failure: the
 /// device latches its error state rather than run on state it cannot trust.
 pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault> {
+    let refused_before = arena::stats().map_or(0, |s| s.refused);
+    let restored = restore_records(shared, records);
+    // A key that did not parse because the locked arena was full is not a damaged store.
+    if restored.is_err() && arena::stats().is_some_and(|s| s.refused > refused_before) {
+        return Err(Fault::Hard(HardError::LockedMemory));
+    }
+    restored
+}
+
+fn restore_records(shared: &Shared, records: Vec<Record>) -> Result<(), Fault> {
     let corrupt = Fault::Hard(HardError::Integrity);
     let engine = &shared.engine;
     // The ledger first: keys and the masking key resume their GCM counts from it.
@@ -46,6 +57,11 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
             .and_then(|name| PartitionName::new(name).ok())
             .ok_or(corrupt)?;
         let record = PartitionRecord::decode(value).ok_or(corrupt)?;
+        // Its share was admitted when it was made; it is its own again, whatever others
+        // were given since (an arena made smaller shows as over-committed, not refused).
+        let share = usize::try_from(record.quotas.max_locked_bytes).unwrap_or(usize::MAX);
+        let account = arena::open_account(share, false).unwrap_or(arena::DEVICE);
+        let _charge = arena::charge_to(account);
         let ec = |der: &[u8]| engine.ec_private_key_from_pkcs8(der).map_err(|_| corrupt);
         let masking_count = masking_counts.remove(&name).unwrap_or(0);
         let masking = match &record.masking_key {
@@ -72,7 +88,7 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
             None => None,
         };
         let policy = record.policy.iter().copied().collect();
-        let partition = Partition::new(
+        let mut partition = Partition::new(
             name.clone(),
             keys,
             masking,
@@ -81,6 +97,7 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
             policy,
             rsa_import,
         );
+        partition.account = account;
         partition.write().ledger = ledgers.remove(&name).unwrap_or_default();
         partitions.insert(name, Arc::new(partition));
     }
@@ -119,6 +136,7 @@ pub(crate) fn restore(shared: &Shared, records: Vec<Record>) -> Result<(), Fault
                     _ => 0,
                 };
                 let shared_keys = keys.entry(name).or_default();
+                let _charge = arena::charge_to(partition.account);
                 let object =
                     Object::from_record(engine, record, shared_keys, reserved).ok_or(corrupt)?;
                 // A token object of a destroyed key: the store is not what the device wrote.

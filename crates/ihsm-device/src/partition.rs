@@ -13,6 +13,7 @@ use std::sync::{
     Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
 
+use ihsm_crypto::arena::{self, Account};
 use ihsm_crypto::policy::{approval, Service};
 use ihsm_crypto::{AesKey, EcPrivateKey, Engine, RsaPrivateKey};
 use ihsm_proto::{Handle, LoginId, MechanismId, PartitionName, Quotas, Status};
@@ -37,6 +38,9 @@ pub(crate) struct Partition {
     pub(crate) resets: u32,
     /// Connections bound to this partition now.
     connections: AtomicU32,
+    /// Its account in the locked arena: every block its requests allocate is charged to it,
+    /// and its share is reserved there (the daemon's arena; none in an in-process device).
+    pub(crate) account: Account,
     /// The AES-GCM encryptions under the masking key (durable: its own ledger record).
     pub(crate) masking_gcm: GcmBudget,
     state: RwLock<PartitionState>,
@@ -94,8 +98,11 @@ impl Partition {
         keys: PartitionKeys,
         quotas: Quotas,
         resets: u32,
+        account: Account,
     ) -> Self {
-        Self::new(name, keys, None, resets, quotas, BTreeSet::new(), None)
+        let mut partition = Self::new(name, keys, None, resets, quotas, BTreeSet::new(), None);
+        partition.account = account;
+        partition
     }
 
     /// A partition as its record has it. `masking`: the masking key and the AES-GCM
@@ -121,6 +128,7 @@ impl Partition {
             initializing: AtomicBool::new(false),
             resets,
             connections: AtomicU32::new(0),
+            account: arena::DEVICE,
             masking_gcm,
             state: RwLock::new(PartitionState {
                 quotas,
@@ -190,8 +198,42 @@ impl Partition {
         *self.gate.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a new connection, within the connection quota (`ConnectionLimit` beyond it).
+    /// Checks, before anything that makes a key, that the partition's share of the locked
+    /// arena has room for `bytes` more beside what its operations need in passing
+    /// (`QuotaExceeded`), and that the arena itself does (`LockedMemoryExhausted`). A key is
+    /// never kept anywhere else, so this is where a full share says so.
+    pub(crate) fn locked_room(&self, bytes: usize) -> Result<(), Fault> {
+        let Some(usage) = arena::usage(self.account) else {
+            return Ok(());
+        };
+        if usage
+            .used
+            .saturating_add(bytes)
+            .saturating_add(OPERATION_ROOM)
+            > usage.share
+        {
+            return Err(Status::QuotaExceeded.into());
+        }
+        if arena::free().is_some_and(|free| free < bytes.saturating_add(ARENA_MARGIN)) {
+            return Err(Status::LockedMemoryExhausted.into());
+        }
+        Ok(())
+    }
+
+    /// Bytes of the locked arena the partition holds now (0 without one).
+    pub(crate) fn locked_bytes(&self) -> u32 {
+        arena::usage(self.account).map_or(0, |usage| u32::try_from(usage.used).unwrap_or(u32::MAX))
+    }
+
+    /// Counts a new connection, within the connection quota (`ConnectionLimit` beyond it)
+    /// and the room its thread's random generator needs in the partition's share of the
+    /// locked arena (`QuotaExceeded`).
     pub(crate) fn add_connection(&self) -> Result<(), Status> {
+        if let Some(usage) = arena::usage(self.account) {
+            if usage.used.saturating_add(CONNECTION_ROOM) > usage.share {
+                return Err(Status::QuotaExceeded);
+            }
+        }
         let max = self.read().quotas.max_connections;
         self.connections
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
@@ -439,6 +481,38 @@ impl PartitionState {
         if self.keys.len() > self.objects.len().saturating_mul(2).saturating_add(64) {
             self.keys.retain(|_, key| key.strong_count() > 0);
         }
+    }
+}
+
+/// What a partition's share of the locked arena keeps free beside its keys, for what its
+/// requests hold in passing: a key generation, an RSA-4096 one most (about 100 KiB at its
+/// peak), at most as many at once as the daemon runs for one partition, and the random
+/// generator state of each connection's thread.
+pub(crate) const OPERATION_ROOM: usize = 256 << 10;
+/// The room a new secret key (AES, XTS, generic, derived) takes in the arena, with a margin
+/// (measured: under 100 bytes, and an AES-GCM context when used).
+pub(crate) const SECRET_ROOM: usize = 2 << 10;
+/// The room of an EC key pair (measured: about 1.9 KiB on P-521).
+pub(crate) const EC_PAIR_ROOM: usize = 4 << 10;
+/// The room of any key entering whole (unwrapped, imported, restored, created): the
+/// largest, an RSA-4096 key pair (measured: about 42 KiB for the private half).
+pub(crate) const ANY_KEY_ROOM: usize = 64 << 10;
+
+/// The room of an RSA key pair of `bits` (measured: 23 KiB for the private half at 2048
+/// and 3072 bits, 42 KiB at 4096).
+pub(crate) fn rsa_pair_room(bits: usize) -> usize {
+    (bits / 8).saturating_mul(16).max(32 << 10)
+}
+
+/// What a connection's thread holds in the partition's share (the random generator state
+/// AWS-LC keeps per thread, about 1 KiB), with a margin.
+const CONNECTION_ROOM: usize = 4 << 10;
+/// What the arena as a whole keeps free beside a new key.
+const ARENA_MARGIN: usize = 256 << 10;
+
+impl Drop for Partition {
+    fn drop(&mut self) {
+        arena::close_account(self.account);
     }
 }
 

@@ -253,6 +253,9 @@ wire_enum! {
         Rollback = 5,
         /// The store could not be opened or written.
         StoreUnavailable = 6,
+        /// The keys in the store did not fit the locked memory at power-on (the module
+        /// never keeps a key anywhere else): give it more locked memory.
+        LockedMemory = 7,
     }
 }
 

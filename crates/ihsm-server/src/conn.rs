@@ -123,6 +123,7 @@ pub(crate) fn serve(
         "connection {id}: {label}, peer uid {} pid {}",
         peer.uid, peer.pid
     ));
+    shared.device.warm_thread(Some(&conn));
     let tenant = match conn.socket() {
         Socket::Admin => crate::pool::ADMIN_TENANT.to_string(),
         Socket::Partition(name) => name.as_str().to_string(),

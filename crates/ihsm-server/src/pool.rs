@@ -44,8 +44,13 @@ pub struct Pool {
     inner: Arc<Inner>,
 }
 
+/// Run first on every worker thread (the daemon readies the thread's random generator in
+/// the locked arena).
+pub type Warm = Arc<dyn Fn() + Send + Sync>;
+
 struct Inner {
     limits: PoolLimits,
+    warm: Warm,
     state: Mutex<State>,
     work: Condvar,
 }
@@ -70,8 +75,8 @@ struct Queue {
 }
 
 impl Pool {
-    /// A pool with `limits.min_workers` threads.
-    pub fn new(limits: PoolLimits) -> std::io::Result<Self> {
+    /// A pool with `limits.min_workers` threads, each running `warm` first.
+    pub fn new(limits: PoolLimits, warm: Warm) -> std::io::Result<Self> {
         let limits = PoolLimits {
             min_workers: limits.min_workers.max(1),
             max_workers: limits.max_workers.max(limits.min_workers.max(1)),
@@ -81,6 +86,7 @@ impl Pool {
         let pool = Self {
             inner: Arc::new(Inner {
                 limits,
+                warm,
                 state: Mutex::new(State::default()),
                 work: Condvar::new(),
             }),
@@ -173,6 +179,7 @@ const NICE: i32 = 5;
 fn work(inner: &Inner) {
     // Lowering a thread's own priority is always allowed; failing to is harmless.
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE);
+    (inner.warm)();
     let mut state = inner.lock();
     loop {
         let Some(tenant) = state.ready.pop_front() else {
@@ -251,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_flooding_tenant_fills_only_its_own_queue_and_share() {
-        let pool = Pool::new(limits()).unwrap();
+        let pool = Pool::new(limits(), Arc::new(|| {})).unwrap();
         let (release, gate) = mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
         let running = Arc::new(AtomicUsize::new(0));
@@ -302,12 +309,15 @@ mod tests {
 
     #[test]
     fn tenants_take_turns() {
-        let pool = Pool::new(PoolLimits {
-            min_workers: 1,
-            max_workers: 1,
-            per_tenant: 1,
-            depth_per_tenant: 8,
-        })
+        let pool = Pool::new(
+            PoolLimits {
+                min_workers: 1,
+                max_workers: 1,
+                per_tenant: 1,
+                depth_per_tenant: 8,
+            },
+            Arc::new(|| {}),
+        )
         .unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let (release, gate) = mpsc::channel::<()>();

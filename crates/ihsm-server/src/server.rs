@@ -323,7 +323,11 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         },
         DeviceConfig::default(),
     );
-    let pool = Pool::new(config.pool).map_err(|e| format!("cannot start the pool: {e}"))?;
+    let warm = {
+        let device = device.clone();
+        Arc::new(move || device.warm_thread(None))
+    };
+    let pool = Pool::new(config.pool, warm).map_err(|e| format!("cannot start the pool: {e}"))?;
     let mut config = config;
     // Every partition connection holds one descriptor; the admin's reserve and the
     // daemon's own files come off the top, so partitions never take the admin's room.
@@ -438,11 +442,11 @@ fn shutdown(shared: &Arc<Shared>) {
     shared.pool.shutdown();
     if let Some(arena) = ihsm_crypto::arena::stats() {
         log(&format!(
-            "locked arena at exit: {} KiB in use, peak {} KiB of {} KiB; {} allocations found it full, {} were over 16 KiB",
+            "locked arena at exit: {} KiB in use, peak {} KiB of {} KiB; {} allocations refused (full), {} bulk buffers over 16 KiB on the heap",
             arena.in_use >> 10,
             arena.peak >> 10,
             arena.capacity >> 10,
-            arena.overflowed,
+            arena.refused,
             arena.oversized
         ));
     }

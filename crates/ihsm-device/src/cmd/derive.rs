@@ -15,6 +15,7 @@ use crate::object::{KeyMaterial, Origin};
 
 pub(crate) fn derive_key(ctx: &Ctx<'_>, request: DeriveKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
+    partition.locked_room(crate::partition::SECRET_ROOM)?;
     let (base, key) = ctx.key_object(request.base_key)?;
     let engine = ctx.engine();
     let template = &request.template[..];

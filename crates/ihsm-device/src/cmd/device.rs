@@ -3,7 +3,7 @@
 use ihsm_crypto::HashAlg;
 use ihsm_proto::msgs::{
     GetCredentialKeyResponse, GetStatusResponse, InitializeAdminRequest, InitializeAdminResponse,
-    RunSelfTestsResponse, SelfTestResult,
+    LockedMemory, RunSelfTestsResponse, SelfTestResult,
 };
 use ihsm_proto::{Bytes, List, Nonce, Role, Status, Text};
 use std::sync::atomic::Ordering;
@@ -53,6 +53,17 @@ pub(crate) fn status(shared: &Shared) -> Outcome {
         test_hooks: crate::test_hooks_compiled_in(),
         initialized: shared.initialized.load(Ordering::Acquire),
         error: shared.latched().map(HardError::cause),
+        locked_memory: ihsm_crypto::arena::stats().map(|arena| {
+            let bytes = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            LockedMemory {
+                capacity: bytes(arena.capacity),
+                in_use: bytes(arena.in_use),
+                peak: bytes(arena.peak),
+                reserved: bytes(arena.reserved),
+                locked: arena.locked,
+                refused: arena.refused,
+            }
+        }),
     };
     Ok(Served::plain(body))
 }

@@ -51,6 +51,7 @@ pub(crate) fn get_import_key(ctx: &Ctx<'_>, request: GetImportKeyRequest) -> Out
 
 pub(crate) fn import_key(ctx: &Ctx<'_>, request: ImportKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
+    partition.locked_room(crate::partition::ANY_KEY_ROOM)?;
     let engine = ctx.engine();
     let (payload, approved) = match (request.kind, &request.ephemeral_public_key) {
         (ImportKeyKind::EcdhP384, Some(ephemeral)) => {

@@ -11,12 +11,14 @@ use crate::cmd::object::{add_key, new_key, new_object, store_new_all};
 use crate::device::Ctx;
 use crate::fault::{Outcome, Served};
 use crate::object::{build, engine_curve, intrinsic, purpose_of, KeyMaterial, Origin};
+use crate::partition::{rsa_pair_room, EC_PAIR_ROOM, SECRET_ROOM};
 
 /// The length of an AES-XTS key (two AES-256 keys).
 const XTS_KEY_LEN: usize = 64;
 
 pub(crate) fn generate_key(ctx: &Ctx<'_>, request: GenerateKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
+    partition.locked_room(SECRET_ROOM)?;
     let (mechanism, key_type, len) = match request.spec {
         KeySpec::Aes(size) => (MechanismId::AesKeyGen, KeyType::Aes, aes_len(size)),
         KeySpec::AesXts => (MechanismId::AesXtsKeyGen, KeyType::AesXts, XTS_KEY_LEN),
@@ -60,6 +62,10 @@ pub(crate) fn generate_key_pair(ctx: &Ctx<'_>, request: GenerateKeyPairRequest) 
         ),
     };
     partition.permit(engine, mechanism, service)?;
+    partition.locked_room(match request.spec {
+        KeyPairSpec::Ec(_) => EC_PAIR_ROOM,
+        KeyPairSpec::Rsa(size) => rsa_pair_room(rsa_bits(size).bits()),
+    })?;
     let public_reservation = partition.reserve(0)?;
     let private_reservation = partition.reserve(0)?;
     // A pairwise-consistency failure latches the error state inside the engine: the key

@@ -88,6 +88,7 @@ pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
 
 pub(crate) fn unmask_key(ctx: &Ctx<'_>, request: UnmaskKeyRequest) -> Outcome {
     let partition = ctx.partition()?;
+    partition.locked_room(crate::partition::ANY_KEY_ROOM)?;
     partition.permit(
         ctx.engine(),
         MechanismId::AesGcm,

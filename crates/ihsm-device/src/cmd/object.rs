@@ -54,6 +54,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
             if value.is_some() {
                 return Err(Status::AttributeTypeInvalid.into());
             }
+            partition.locked_room(crate::partition::ANY_KEY_ROOM)?;
             let material = public_key(ctx, &rest)?;
             add_key(ctx, &rest, material, false, Origin::Entered)?
         }
@@ -66,6 +67,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreateObjectRequest) -> Outcome {
             let Some(Attribute::Value(value)) = value else {
                 return Err(Status::TemplateIncomplete.into());
             };
+            partition.locked_room(crate::partition::ANY_KEY_ROOM)?;
             let material = entering_material(ctx, &rest, value.expose())?;
             let handle = add_key(ctx, &rest, material, false, Origin::Entered)?;
             return Ok(Served::new(CreateObjectResponse { handle }, false));

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError, RwLockWriteGuard};
 
+use ihsm_crypto::arena::{self, Account};
 use ihsm_crypto::{AesKey, Curve, Engine, HashAlg};
 use ihsm_proto::msgs::{
     CreatePartitionRequest, CreatePartitionResponse, DeletePartitionRequest,
@@ -29,9 +30,17 @@ const MASKING_KEY_SALT: &[u8] = b"ihsm masking key v1";
 
 pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome {
     let _claim = Claim::new(ctx.shared, &request.name)?;
+    // Its share of the locked arena is reserved first: no other partition can take it.
+    let share = usize::try_from(request.quotas.max_locked_bytes).unwrap_or(usize::MAX);
+    let account = arena::open_account(share, true).map_err(|_| Status::QuotaExceeded)?;
+    let opened = OpenAccount(account);
     let mut approved = true;
-    let keys = partition_keys(ctx.engine(), &mut approved)?;
-    let partition = Partition::uninitialized(request.name.clone(), keys, request.quotas, 0);
+    let keys = {
+        let _charge = arena::charge_to(account);
+        partition_keys(ctx.engine(), &mut approved)?
+    };
+    let partition =
+        Partition::uninitialized(request.name.clone(), keys, request.quotas, 0, opened.keep());
     let record = partition
         .record_with(None)
         .encode()
@@ -176,7 +185,7 @@ fn info_of(partition: &Partition) -> PartitionInfo {
         sessions: count(sessions),
         logins: count(logins),
         connections: partition.connections(),
-        locked_bytes: 0,
+        locked_bytes: partition.locked_bytes(),
     }
 }
 
@@ -205,12 +214,21 @@ pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome 
 /// and its own keys made anew, in one commit, leaving it uninitialized for its owner. No
 /// credential of the admin's making ever opens a key that existed before.
 pub(crate) fn reset(ctx: &Ctx<'_>, request: ResetPartitionRequest) -> Outcome {
-    let mut approved = true;
-    let keys = partition_keys(ctx.engine(), &mut approved)?;
     with_exclusive(ctx.shared, &request.name, |old, mut gate| {
         let resets = old.resets.saturating_add(1);
         let quotas = old.read().quotas.clone();
-        let fresh = Partition::uninitialized(request.name.clone(), keys, quotas, resets);
+        // The new instance takes over the old one's share (already reserved), so a reset
+        // never fails for want of locked memory another partition holds.
+        let share = usize::try_from(quotas.max_locked_bytes).unwrap_or(usize::MAX);
+        let account = arena::open_account(share, false).map_err(|_| Status::QuotaExceeded)?;
+        let opened = OpenAccount(account);
+        let mut approved = true;
+        let keys = {
+            let _charge = arena::charge_to(account);
+            partition_keys(ctx.engine(), &mut approved)?
+        };
+        let fresh =
+            Partition::uninitialized(request.name.clone(), keys, quotas, resets, opened.keep());
         let record = fresh.record_with(None).encode().ok_or(Status::Internal)?;
         let prefix = record::realm_prefix(Some(&request.name));
         ctx.shared.platform.store.commit(vec![
@@ -248,8 +266,27 @@ fn with_exclusive(
     }
 }
 
+/// An account opened for a partition being made: closed again if the making fails.
+struct OpenAccount(Account);
+
+impl OpenAccount {
+    /// The partition is made: it keeps the account (and closes it when it goes).
+    fn keep(self) -> Account {
+        let account = self.0;
+        core::mem::forget(self);
+        account
+    }
+}
+
+impl Drop for OpenAccount {
+    fn drop(&mut self) {
+        arena::close_account(self.0);
+    }
+}
+
 /// Drops everything a partition instance that is gone holds in memory: its logins and
-/// sessions end, its verifiers and objects go (each key zeroizes with its last holder).
+/// sessions end, its verifiers and objects go (each key zeroizes with its last holder), and
+/// its share of the locked arena goes back.
 fn forget(partition: &Partition) {
     for session in partition.realm.end_all() {
         session.close();
@@ -258,6 +295,7 @@ fn forget(partition: &Partition) {
         partition.realm.credential(role).set_verifier(None);
     }
     partition.clear_objects();
+    arena::close_account(partition.account);
 }
 
 /// A partition's own keys, made by the DRBG with a pairwise-consistency test each.

@@ -145,6 +145,8 @@ pub(crate) fn wrap_key(ctx: &Ctx<'_>, request: WrapKeyRequest) -> Outcome {
 }
 
 pub(crate) fn unwrap_key(ctx: &Ctx<'_>, request: UnwrapKeyRequest) -> Outcome {
+    ctx.partition()?
+        .locked_room(crate::partition::ANY_KEY_ROOM)?;
     let plan = plan(&request.mechanism)?;
     let unwrapping = wrapping_key(
         ctx,

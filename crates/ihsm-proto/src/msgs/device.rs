@@ -29,6 +29,26 @@ wire_map! {
         6 => initialized: bool,
         /// Why the device is in its error state (only then).
         7 => error: Option<ErrorCause>,
+        /// The locked memory keys live in (absent where the module has none).
+        8 => locked_memory: Option<LockedMemory>,
+    }
+}
+
+wire_map! {
+    /// The module's locked memory: where every key it holds lives, never swapped out.
+    pub struct LockedMemory {
+        /// Bytes in all.
+        0 => capacity: u64,
+        /// Bytes held now.
+        1 => in_use: u64,
+        /// The most ever held.
+        2 => peak: u64,
+        /// Bytes reserved for the partitions' shares.
+        3 => reserved: u64,
+        /// Whether it is locked in memory (`mlock` succeeded).
+        4 => locked: bool,
+        /// Allocations refused because it was full (each a fault the shares should prevent).
+        5 => refused: u64,
     }
 }
 

@@ -328,7 +328,9 @@ mod tests {
             ty.strip_prefix(prefix)
                 .and_then(|inner| inner.strip_suffix('>'))
         };
-        if let Some(len) = ty.strip_prefix("[u8;").and_then(|n| n.strip_suffix(']')) {
+        if ty == "u64" {
+            "uint".to_owned()
+        } else if let Some(len) = ty.strip_prefix("[u8;").and_then(|n| n.strip_suffix(']')) {
             format!("bytes[{len}]")
         } else if let Some(bound) = generic("Text<") {
             format!("text <= {}", bound_value(bound))
@@ -378,6 +380,7 @@ mod tests {
         ("Quotas", Quotas::FIELDS),
         ("SelfTestResult", SelfTestResult::FIELDS),
         ("PartitionInfo", PartitionInfo::FIELDS),
+        ("LockedMemory", LockedMemory::FIELDS),
         ("AesGcmParams", AesGcmParams::FIELDS),
         ("AesCbcParams", AesCbcParams::FIELDS),
         ("AesXtsParams", AesXtsParams::FIELDS),
@@ -408,7 +411,9 @@ mod tests {
         let fields = SCHEMAS.iter().chain(SHARED).flat_map(|(_, fields)| *fields);
         for (_, field, _, ty) in fields {
             let named = notation(ty);
-            if !named.chars().all(char::is_alphanumeric) || ["bool", "u32"].contains(&&*named) {
+            if !named.chars().all(char::is_alphanumeric)
+                || ["bool", "u32", "uint"].contains(&&*named)
+            {
                 continue;
             }
             let defined = [format!("`{named}`"), format!("{named} {{")]

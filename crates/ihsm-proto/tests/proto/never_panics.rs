@@ -197,6 +197,7 @@ fn dense_inputs_decode_within_the_bound() {
         fips_mode: true,
         state: DeviceState::Operational,
         error: Some(ErrorCause::StoreUnavailable),
+        locked_memory: None,
         self_tests: samples::list(vec![
             SelfTestResult {
                 name: samples::text(""),

@@ -439,6 +439,14 @@ pub fn response(op: Opcode) -> ResponseBody {
             fips_mode: false,
             state: DeviceState::Error,
             error: Some(ErrorCause::Rollback),
+            locked_memory: Some(LockedMemory {
+                capacity: 8 << 20,
+                in_use: 12_345,
+                peak: 23_456,
+                reserved: 2 << 20,
+                locked: true,
+                refused: 0,
+            }),
             self_tests: list(vec![
                 SelfTestResult {
                     name: text("AES-GCM-256 KAT"),

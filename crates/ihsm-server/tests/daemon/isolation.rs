@@ -452,8 +452,11 @@ fn s29_announced_frames_take_no_memory_until_their_bytes_arrive() {
     raise_open_files();
     let daemon = start();
     provision(&daemon, &[]);
+    // Each connection's thread keeps its random generator's state in the partition's share
+    // of the locked memory: a thousand of them need more than the usual share.
     let roomy = Quotas {
         max_connections: 1100,
+        max_locked_bytes: 4 << 20,
         ..quotas()
     };
     admin(&daemon).create_partition("p", roomy).unwrap();
@@ -474,5 +477,148 @@ fn s29_announced_frames_take_no_memory_until_their_bytes_arrive() {
     );
     // Still serving.
     let client = Client::connect(daemon.partition_socket("p")).unwrap();
-    client.status().unwrap();
+    let info = client.partition_info().unwrap();
+    eprintln!(
+        "{} connections hold {} bytes of locked memory",
+        info.connections, info.locked_bytes
+    );
+    assert_eq!(info.connections, 1001);
+}
+
+/// The locked arena, 4 MiB, for the memory tests: 1 MiB stays the device's, 3 MiB can be
+/// shares.
+fn small_arena() -> ihsm_testkit::daemon::Daemon {
+    let daemon =
+        ihsm_testkit::daemon::Daemon::start_with(&crate::ihsmd(), &["--locked-arena-mib", "4"]);
+    provision(&daemon, &[]);
+    daemon
+}
+
+/// A partition with a share of `share` bytes of locked memory, its user PIN set.
+fn with_share(
+    daemon: &ihsm_testkit::daemon::Daemon,
+    name: &str,
+    share: u32,
+) -> ihsm_client::Session {
+    let quotas = Quotas {
+        max_locked_bytes: share,
+        ..quotas()
+    };
+    admin(daemon).create_partition(name, quotas).unwrap();
+    let owner = Client::connect(daemon.partition_socket(name)).unwrap();
+    owner.initialize_partition(OFFICER_PIN, None).unwrap();
+    owner
+        .login(Role::CryptoOfficer, OFFICER_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap()
+        .set_pin(Role::CryptoUser, USER_PIN)
+        .unwrap();
+    user_session(daemon, name)
+}
+
+fn p521(session: &ihsm_client::Session) -> Result<ihsm_client::proto::Handle, Error> {
+    session
+        .generate_key_pair(
+            KeyPairSpec::Ec(ihsm_client::proto::Curve::P521),
+            Template::new(vec![]).unwrap(),
+            Template::new(vec![]).unwrap(),
+        )
+        .map(|pair| pair.value.1)
+}
+
+/// Partition A filled the one locked arena every partition shared in 4 s of P-521 session
+/// keys, and B's next private key landed in the ordinary heap. Now each partition has its
+/// share, reserved when it is made: A's keys stop at its share with a clear status, B's go
+/// on, and no allocation is ever refused or served from the heap.
+#[test]
+fn s29_one_partition_cannot_take_the_locked_memory_of_another() {
+    let daemon = small_arena();
+    let a = with_share(&daemon, "a", 1 << 20);
+    let b = with_share(&daemon, "b", 1 << 20);
+    // Shares are reservations: one that would not fit beside the others is refused.
+    let greedy = Quotas {
+        max_locked_bytes: 2 << 20,
+        ..quotas()
+    };
+    assert!(matches!(
+        admin(&daemon).create_partition("greedy", greedy),
+        Err(Error::Status(Status::QuotaExceeded))
+    ));
+    let mut made = 0;
+    let refused = loop {
+        match p521(&a) {
+            Ok(_) => made += 1,
+            Err(error) => break error,
+        }
+        assert!(made < 5000, "A's keys never stopped");
+    };
+    assert!(
+        matches!(refused, Error::Status(Status::QuotaExceeded)),
+        "{refused} after {made} keys"
+    );
+    let info = a.client().partition_info().unwrap();
+    assert!(
+        info.locked_bytes <= info.quotas.max_locked_bytes,
+        "A holds {} of its {} bytes",
+        info.locked_bytes,
+        info.quotas.max_locked_bytes
+    );
+    // B is untouched by it.
+    for _ in 0..20 {
+        let key = p521(&b).expect("B's keys have B's share");
+        b.sign(ihsm_client::proto::Mechanism::EcdsaSha256, key, b"b")
+            .unwrap();
+    }
+    let status = admin(&daemon).client().status().unwrap();
+    let memory = status
+        .locked_memory
+        .expect("the daemon reports its locked memory");
+    assert_eq!(memory.refused, 0, "no allocation found the arena full");
+    assert_eq!(memory.reserved, 2 << 20);
+    assert!(memory.in_use <= memory.capacity);
+    // A's share frees as its keys go.
+    a.close().unwrap();
+    let a = user_session(&daemon, "a");
+    p521(&a).expect("A's share has room again once its session keys are gone");
+}
+
+/// The room the device checks for before making each kind of key covers what the key then
+/// takes (if it did not, a share could be overrun by the last key let in).
+#[test]
+fn locked_memory_rooms_cover_what_keys_take() {
+    let daemon = small_arena();
+    let session = with_share(&daemon, "p", 3 << 20);
+    let held = || session.client().partition_info().unwrap().locked_bytes;
+    let empty = || Template::new(vec![]).unwrap();
+    let cases: [(&str, usize, u32, &dyn Fn()); 3] = [
+        ("AES-256", 20, 2 << 10, &|| {
+            session
+                .generate_key(
+                    ihsm_client::proto::KeySpec::Aes(ihsm_client::proto::AesKeySize::Aes256),
+                    empty(),
+                )
+                .unwrap();
+        }),
+        ("EC P-521 pair", 20, 4 << 10, &|| {
+            p521(&session).unwrap();
+        }),
+        ("RSA-4096 pair", 3, 64 << 10, &|| {
+            session
+                .generate_key_pair(KeyPairSpec::Rsa(RsaKeySize::Rsa4096), empty(), empty())
+                .unwrap();
+        }),
+    ];
+    for (kind, count, room, make) in cases {
+        let before = held();
+        for _ in 0..count {
+            make();
+        }
+        let each = (held() - before) / u32::try_from(count).unwrap();
+        eprintln!("{kind}: {each} bytes each, room {room}");
+        assert!(
+            each <= room,
+            "{kind} takes {each} bytes, more than its room of {room}"
+        );
+    }
 }
