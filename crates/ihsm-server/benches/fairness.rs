@@ -277,7 +277,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(15.0);
-    // IHSM_FAIRNESS_ONLY=keygen,logins,connections,signatures runs only those floods.
+    // IHSM_FAIRNESS_ONLY=keygen,logins,connections,signatures,memory runs only those floods.
     let only = std::env::var("IHSM_FAIRNESS_ONLY").unwrap_or_default();
     let runs = |phase: &str| only.is_empty() || only.split(',').any(|p| p == phase);
     let daemon = Daemon::start(Path::new(env!("CARGO_BIN_EXE_ihsmd")));
@@ -412,6 +412,32 @@ fn main() {
         }
         row(
             "20 connections of RSA-4096 signatures",
+            idle_p99,
+            &seen,
+            &counts.summary(),
+        );
+    }
+
+    // 5. Locked memory: A fills its share of the locked arena with P-521 session keys and
+    //    keeps asking for more.
+    if runs("memory") {
+        let (stop, counts, handles) = flood(&daemon, 4, |session| {
+            session
+                .generate_key_pair(
+                    KeyPairSpec::Ec(Curve::P521),
+                    template(vec![]),
+                    template(vec![]),
+                )
+                .map(|_| ())
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        let seen = measure(&daemon, &b, key, seconds);
+        stop.store(true, Ordering::Relaxed);
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        row(
+            "4 connections filling A's locked memory",
             idle_p99,
             &seen,
             &counts.summary(),

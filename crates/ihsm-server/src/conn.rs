@@ -6,8 +6,9 @@
 //! grows as its bytes arrive, within the tenant's share of the frame budget; a frame must
 //! arrive whole within the frame timeout; a connection has at most `max_in_flight` requests
 //! in the pool (its reader waits beyond that), and its queued ones are dropped, unanswered,
-//! when it closes; its tenant runs at most so many fast requests at once; only a connection
-//! that holds no login and has nothing in flight times out when idle.
+//! when it closes; its tenant runs at most so many fast requests at once; a connection that
+//! holds no login (and has nothing in flight) closes once it has been without one for the
+//! idle timeout, whatever it sends meanwhile.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -134,19 +135,24 @@ pub(crate) fn serve(
     let limits = Limits::default();
     // One buffer for the connection's frames, wiped after each decode.
     let mut body = FrameBuffer::new(shared.frames.clone(), &tenant);
-    let mut idle_since = Instant::now();
+    // Since when the connection holds no login: a connection may stay without one for the
+    // idle timeout, however many frames it sends meanwhile (so a client pinging `GetStatus`
+    // cannot hold a connection it never logs in on).
+    let mut without_login_since = Some(Instant::now());
     let reason = loop {
+        if conn.is_authenticated() {
+            without_login_since = None;
+        } else {
+            let since = *without_login_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > shared.config.idle_timeout && in_flight.is_empty() {
+                break "no login within the idle timeout";
+            }
+        }
         match channel.receive(&mut body, &limits, TICK) {
-            Received::Frame => idle_since = Instant::now(),
+            Received::Frame => {}
             Received::Idle => {
                 if shared.is_shutting_down() {
                     break "shutting down";
-                }
-                if idle_since.elapsed() > shared.config.idle_timeout
-                    && !conn.is_authenticated()
-                    && in_flight.is_empty()
-                {
-                    break "idle without a login";
                 }
                 continue;
             }

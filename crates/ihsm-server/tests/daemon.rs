@@ -687,7 +687,21 @@ fn only_unauthenticated_idle_connections_time_out() {
     let idle = Client::connect(daemon.partition_socket("p")).unwrap();
     idle.status().unwrap();
     let session = user_session(&daemon, "p");
-    std::thread::sleep(Duration::from_millis(2500));
+    // One that keeps sending frames but never logs in is closed all the same.
+    let chatty = Client::connect(daemon.partition_socket("p")).unwrap();
+    let started = Instant::now();
+    let mut chatty_closed = false;
+    while started.elapsed() < Duration::from_secs(5) {
+        if chatty.status().is_err() {
+            chatty_closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        chatty_closed,
+        "a chatty connection without a login is closed"
+    );
     assert!(
         matches!(idle.status(), Err(Error::Io(_))),
         "the idle unauthenticated one is closed"

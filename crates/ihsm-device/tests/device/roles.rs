@@ -532,6 +532,18 @@ fn roles_document_matches_the_table() {
          `PinIncorrect` after the same work as a wrong PIN (its attempt counted, a PIN \
          verifier computed), so neither the status nor the time says whether it has one.\n\
          - Tickets: single-use, valid 60 seconds.\n\
+         - Quotas, set by the admin when it makes a partition and shown to anyone on the \
+         partition's socket and to the admin (`GetPartitionInfo`, `ListPartitions`) beside \
+         what the partition uses now: objects, data object bytes, sessions, logins \
+         (`QuotaExceeded`, `SessionLimit`, `LoginLimit`), connections (`ConnectionLimit`, \
+         answered as the first frame of a connection that is then closed) and the \
+         partition's share of the locked memory keys live in (`QuotaExceeded` before a key \
+         is made; reserved when the partition is made). A quota of 0 allows none. The \
+         daemon also divides what it does not count as quotas: its slow pool (a queue and \
+         at most as many running jobs as there are cores per partition; `Busy` when a \
+         partition's queue is full), its processors (while partitions are active together \
+         they share the requests running at once) and the memory of frames being received; \
+         the admin's connections are counted apart from the partitions'.\n\
          - `FindObjects` cursors: single-use, valid for the next page of the same template in \
          the same session, until the session starts another search or closes \
          (`CursorInvalid`).\n\n\
