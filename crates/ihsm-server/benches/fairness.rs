@@ -302,28 +302,29 @@ fn main() {
     let idle_p99 = percentile(&idle.sign, 0.99);
     row("nothing (B idle)", idle_p99, &idle, "-");
 
+    let bench = Bench {
+        daemon: &daemon,
+        b: &b,
+        key,
+        seconds,
+        idle_p99,
+    };
+
     // 1. Slow work: 20 connections of RSA-4096 key generation.
     if runs("keygen") {
-        let (stop, counts, handles) = flood(&daemon, 20, |session| {
-            session
-                .generate_key_pair(
-                    KeyPairSpec::Rsa(RsaKeySize::Rsa4096),
-                    template(vec![]),
-                    template(vec![]),
-                )
-                .map(|_| ())
-        });
-        std::thread::sleep(Duration::from_secs(1));
-        let seen = measure(&daemon, &b, key, seconds);
-        stop.store(true, Ordering::Relaxed);
-        for handle in handles {
-            handle.join().unwrap();
-        }
-        row(
+        bench.flood(
             "20 connections of RSA-4096 key generation",
-            idle_p99,
-            &seen,
-            &counts.summary(),
+            20,
+            Duration::from_secs(1),
+            |session| {
+                session
+                    .generate_key_pair(
+                        KeyPairSpec::Rsa(RsaKeySize::Rsa4096),
+                        template(vec![]),
+                        template(vec![]),
+                    )
+                    .map(|_| ())
+            },
         );
         // How long A's backlog outlives its flood: B's key generation right after.
         let after = Instant::now();
@@ -336,23 +337,16 @@ fn main() {
 
     // 2. Logins: 64 connections logging in and out.
     if runs("logins") {
-        let (stop, counts, handles) = flood(&daemon, 64, |session| {
-            session
-                .client()
-                .login(Role::CryptoUser, USER_PIN)
-                .and_then(ihsm_client::Login::logout)
-        });
-        std::thread::sleep(Duration::from_secs(1));
-        let seen = measure(&daemon, &b, key, seconds);
-        stop.store(true, Ordering::Relaxed);
-        for handle in handles {
-            handle.join().unwrap();
-        }
-        row(
+        bench.flood(
             "64 connections of logins",
-            idle_p99,
-            &seen,
-            &counts.summary(),
+            64,
+            Duration::from_secs(1),
+            |session| {
+                session
+                    .client()
+                    .login(Role::CryptoUser, USER_PIN)
+                    .and_then(ihsm_client::Login::logout)
+            },
         );
     }
 
@@ -385,62 +379,77 @@ fn main() {
 
     // 4. CPU: 20 connections of RSA-4096 signatures (fast requests, each a few ms).
     if runs("signatures") {
-        let rsa = {
-            let a = user(&daemon, "a");
-            let pair = a
-                .generate_key_pair(
-                    KeyPairSpec::Rsa(RsaKeySize::Rsa4096),
-                    template(vec![Attribute::Token(true)]),
-                    template(vec![Attribute::Token(true)]),
-                )
-                .unwrap()
-                .value;
-            pair.1
-        };
-        static RSA_KEY: std::sync::OnceLock<Handle> = std::sync::OnceLock::new();
-        RSA_KEY.set(rsa).unwrap();
-        let (stop, counts, handles) = flood(&daemon, 20, |session| {
-            session
-                .sign(Mechanism::RsaPkcs1Sha256, *RSA_KEY.get().unwrap(), b"flood")
-                .map(|_| ())
-        });
-        std::thread::sleep(Duration::from_secs(1));
-        let seen = measure(&daemon, &b, key, seconds);
-        stop.store(true, Ordering::Relaxed);
-        for handle in handles {
-            handle.join().unwrap();
-        }
-        row(
+        let a = user(&daemon, "a");
+        let pair = a
+            .generate_key_pair(
+                KeyPairSpec::Rsa(RsaKeySize::Rsa4096),
+                template(vec![Attribute::Token(true)]),
+                template(vec![Attribute::Token(true)]),
+            )
+            .unwrap()
+            .value;
+        RSA_KEY.set(pair.1).unwrap();
+        bench.flood(
             "20 connections of RSA-4096 signatures",
-            idle_p99,
-            &seen,
-            &counts.summary(),
+            20,
+            Duration::from_secs(1),
+            |session| {
+                session
+                    .sign(Mechanism::RsaPkcs1Sha256, *RSA_KEY.get().unwrap(), b"flood")
+                    .map(|_| ())
+            },
         );
     }
 
     // 5. Locked memory: A fills its share of the locked arena with P-521 session keys and
     //    keeps asking for more.
     if runs("memory") {
-        let (stop, counts, handles) = flood(&daemon, 4, |session| {
-            session
-                .generate_key_pair(
-                    KeyPairSpec::Ec(Curve::P521),
-                    template(vec![]),
-                    template(vec![]),
-                )
-                .map(|_| ())
-        });
-        std::thread::sleep(Duration::from_secs(2));
-        let seen = measure(&daemon, &b, key, seconds);
+        bench.flood(
+            "4 connections filling A's locked memory",
+            4,
+            Duration::from_secs(2),
+            |session| {
+                session
+                    .generate_key_pair(
+                        KeyPairSpec::Ec(Curve::P521),
+                        template(vec![]),
+                        template(vec![]),
+                    )
+                    .map(|_| ())
+            },
+        );
+    }
+}
+
+/// A's RSA-4096 key for the signature flood.
+static RSA_KEY: std::sync::OnceLock<Handle> = std::sync::OnceLock::new();
+
+/// What every flood phase measures against.
+struct Bench<'a> {
+    daemon: &'a Daemon,
+    b: &'a Session,
+    key: Handle,
+    seconds: f64,
+    idle_p99: Duration,
+}
+
+impl Bench<'_> {
+    /// Floods with `work` on `threads` of A's connections, lets it build for `warmup`, then
+    /// measures B and prints the row.
+    fn flood(
+        &self,
+        name: &str,
+        threads: usize,
+        warmup: Duration,
+        work: fn(&Session) -> Result<(), Error>,
+    ) {
+        let (stop, counts, handles) = flood(self.daemon, threads, work);
+        std::thread::sleep(warmup);
+        let seen = measure(self.daemon, self.b, self.key, self.seconds);
         stop.store(true, Ordering::Relaxed);
         for handle in handles {
             handle.join().unwrap();
         }
-        row(
-            "4 connections filling A's locked memory",
-            idle_p99,
-            &seen,
-            &counts.summary(),
-        );
+        row(name, self.idle_p99, &seen, &counts.summary());
     }
 }

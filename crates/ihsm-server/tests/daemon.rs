@@ -63,27 +63,48 @@ fn template(attributes: Vec<Attribute>) -> Template {
     Template::new(attributes).unwrap()
 }
 
-/// An initialised module with partition `name` whose officer set the user PIN.
+/// An initialised module with partitions `names` (the test quotas), each initialized by its
+/// owner and its user's PIN set by its officer.
 fn provision(daemon: &Daemon, names: &[&str]) {
-    let admin = Client::connect(daemon.admin_socket()).unwrap();
-    admin.initialize_admin(ADMIN_PIN).unwrap();
-    let session = admin
+    Client::connect(daemon.admin_socket())
+        .unwrap()
+        .initialize_admin(ADMIN_PIN)
+        .unwrap();
+    for name in names {
+        make_partition(daemon, name, quotas());
+    }
+}
+
+/// An admin session.
+fn admin(daemon: &Daemon) -> Session {
+    Client::connect(daemon.admin_socket())
+        .unwrap()
         .login(Role::Admin, ADMIN_PIN)
         .unwrap()
         .open_session()
+        .unwrap()
+}
+
+/// Makes partition `name` with `quotas` (admin), initializes it as its owner, and has its
+/// officer set the user's PIN.
+fn make_partition(daemon: &Daemon, name: &str, quotas: Quotas) {
+    admin(daemon).create_partition(name, quotas).unwrap();
+    own_partition(daemon, name);
+}
+
+/// Initializes the new (or reset) partition `name` as its owner, and has its officer set
+/// the user's PIN.
+fn own_partition(daemon: &Daemon, name: &str) {
+    let owner = Client::connect(daemon.partition_socket(name)).unwrap();
+    let backup = owner.initialize_partition(OFFICER_PIN, None).unwrap();
+    assert_eq!(backup.map(|b| b.len()), Some(32));
+    owner
+        .login(Role::CryptoOfficer, OFFICER_PIN)
+        .unwrap()
+        .open_session()
+        .unwrap()
+        .set_pin(Role::CryptoUser, USER_PIN)
         .unwrap();
-    for name in names {
-        session.create_partition(name, quotas()).unwrap();
-        let officer = Client::connect(daemon.partition_socket(name)).unwrap();
-        let backup = officer.initialize_partition(OFFICER_PIN, None).unwrap();
-        assert_eq!(backup.map(|b| b.len()), Some(32));
-        let so = officer
-            .login(Role::CryptoOfficer, OFFICER_PIN)
-            .unwrap()
-            .open_session()
-            .unwrap();
-        so.set_pin(Role::CryptoUser, USER_PIN).unwrap();
-    }
 }
 
 fn user_session(daemon: &Daemon, name: &str) -> Session {
@@ -523,14 +544,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn s13_no_pin_crosses_the_socket_and_a_replayed_login_fails() {
     let daemon = start();
     provision(&daemon, &[]);
-    Client::connect(daemon.admin_socket())
-        .unwrap()
-        .login(Role::Admin, ADMIN_PIN)
-        .unwrap()
-        .open_session()
-        .unwrap()
-        .create_partition("p", quotas())
-        .unwrap();
+    admin(&daemon).create_partition("p", quotas()).unwrap();
     let sent = Arc::new(Mutex::new(Vec::new()));
     let received = Arc::new(Mutex::new(Vec::new()));
     let client = Client::over(Recording {

@@ -13,7 +13,7 @@ use ihsm_proto::msgs::{
     ResetPartitionRequest, ResetPartitionResponse, SetPartitionPolicyRequest,
     SetPartitionPolicyResponse, ZeroizePartitionResponse,
 };
-use ihsm_proto::{List, PartitionName, Role, SecretBytes, Status, MAX_PARTITIONS};
+use ihsm_proto::{List, PartitionName, Quotas, Role, SecretBytes, Status, MAX_PARTITIONS};
 use zeroize::Zeroizing;
 
 use crate::credential::{open_sealed, PinVerifier};
@@ -31,16 +31,15 @@ const MASKING_KEY_SALT: &[u8] = b"ihsm masking key v1";
 pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome {
     let _claim = Claim::new(ctx.shared, &request.name)?;
     // Its share of the locked arena is reserved first: no other partition can take it.
-    let share = usize::try_from(request.quotas.max_locked_bytes).unwrap_or(usize::MAX);
-    let account = arena::open_account(share, true).map_err(|_| Status::QuotaExceeded)?;
-    let opened = OpenAccount(account);
     let mut approved = true;
-    let keys = {
-        let _charge = arena::charge_to(account);
-        partition_keys(ctx.engine(), &mut approved)?
-    };
-    let partition =
-        Partition::uninitialized(request.name.clone(), keys, request.quotas, 0, opened.keep());
+    let (account, keys) = account_and_keys(ctx.engine(), &request.quotas, true, &mut approved)?;
+    let partition = Partition::uninitialized(
+        request.name.clone(),
+        keys,
+        request.quotas,
+        0,
+        account.keep(),
+    );
     let record = partition
         .record_with(None)
         .encode()
@@ -219,16 +218,10 @@ pub(crate) fn reset(ctx: &Ctx<'_>, request: ResetPartitionRequest) -> Outcome {
         let quotas = old.read().quotas.clone();
         // The new instance takes over the old one's share (already reserved), so a reset
         // never fails for want of locked memory another partition holds.
-        let share = usize::try_from(quotas.max_locked_bytes).unwrap_or(usize::MAX);
-        let account = arena::open_account(share, false).map_err(|_| Status::QuotaExceeded)?;
-        let opened = OpenAccount(account);
         let mut approved = true;
-        let keys = {
-            let _charge = arena::charge_to(account);
-            partition_keys(ctx.engine(), &mut approved)?
-        };
+        let (account, keys) = account_and_keys(ctx.engine(), &quotas, false, &mut approved)?;
         let fresh =
-            Partition::uninitialized(request.name.clone(), keys, quotas, resets, opened.keep());
+            Partition::uninitialized(request.name.clone(), keys, quotas, resets, account.keep());
         let record = fresh.record_with(None).encode().ok_or(Status::Internal)?;
         let prefix = record::realm_prefix(Some(&request.name));
         ctx.shared.platform.store.commit(vec![
@@ -296,6 +289,22 @@ fn forget(partition: &Partition) {
     }
     partition.clear_objects();
     arena::close_account(partition.account);
+}
+
+/// A new partition instance's account in the locked arena (its share reserved, unless
+/// `admit` is false) and its own keys, charged to it.
+fn account_and_keys(
+    engine: &Engine,
+    quotas: &Quotas,
+    admit: bool,
+    approved: &mut bool,
+) -> Result<(OpenAccount, PartitionKeys), Fault> {
+    let share = usize::try_from(quotas.max_locked_bytes).unwrap_or(usize::MAX);
+    let account = arena::open_account(share, admit).map_err(|_| Status::QuotaExceeded)?;
+    let opened = OpenAccount(account);
+    let _charge = arena::charge_to(account);
+    let keys = partition_keys(engine, approved)?;
+    Ok((opened, keys))
 }
 
 /// A partition's own keys, made by the DRBG with a pairwise-consistency test each.

@@ -127,8 +127,14 @@ impl Fixture {
     /// Creates partition `name`, sets its user PIN, and returns a user session on it.
     pub fn user(&self, name: &str) -> (TestClient, SessionId) {
         self.create_partition(name);
+        self.user_of(name, OFFICER_PIN)
+    }
+
+    /// The officer (PIN `officer_pin`) of the initialized partition `name` sets the user's
+    /// PIN; returns a user session on it.
+    pub fn user_of(&self, name: &str, officer_pin: &str) -> (TestClient, SessionId) {
         let mut officer = self.partition(name);
-        let session = officer.session(Role::CryptoOfficer, OFFICER_PIN).unwrap();
+        let session = officer.session(Role::CryptoOfficer, officer_pin).unwrap();
         let credential = officer
             .sealed(ihsm_proto::Opcode::SetPin, 1, USER_PIN.as_bytes())
             .secret;
@@ -145,6 +151,24 @@ impl Fixture {
         let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
         (user, session)
     }
+}
+
+/// The body of a request frame with one more map entry in its body, `field` (a key and its
+/// value, CBOR-encoded), after every real key.
+pub fn with_extra_field(body: &[u8], field: &[u8]) -> Vec<u8> {
+    let mut d = minicbor::Decoder::new(body);
+    assert_eq!(d.array().unwrap(), Some(2));
+    d.skip().unwrap();
+    let map_at = d.position();
+    let fields = d.map().unwrap().unwrap();
+    let rest = d.position();
+    let mut e = minicbor::Encoder::new(Vec::new());
+    e.map(fields + 1).unwrap();
+    let mut out = body[..map_at].to_vec();
+    out.extend_from_slice(e.writer());
+    out.extend_from_slice(&body[rest..]);
+    out.extend_from_slice(field);
+    out
 }
 
 /// The status of an answer: `Ok` for a body.

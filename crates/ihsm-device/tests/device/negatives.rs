@@ -20,20 +20,8 @@ use super::roles::{request, Column};
 
 /// `body` (a frame body) with one more field in its request map, under a key no message uses.
 fn with_unknown_field(body: &[u8]) -> Vec<u8> {
-    let mut d = minicbor::Decoder::new(body);
-    assert_eq!(d.array().unwrap(), Some(2));
-    d.skip().unwrap();
-    let map_at = d.position();
-    let fields = d.map().unwrap().unwrap();
-    let rest = d.position();
-    let mut e = minicbor::Encoder::new(Vec::new());
-    e.map(fields + 1).unwrap();
-    let mut out = body[..map_at].to_vec();
-    out.extend_from_slice(e.writer());
-    out.extend_from_slice(&body[rest..]);
     // Key 50 with the value 0, after every real key (they are all smaller).
-    out.extend_from_slice(&[0x18, 50, 0x00]);
-    out
+    with_extra_field(body, &[0x18, 50, 0x00])
 }
 
 #[test]

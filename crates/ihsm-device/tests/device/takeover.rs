@@ -51,22 +51,9 @@ fn tenant(fixture: &Fixture) -> Tenant {
 /// The body of a request frame with one more map key than the type has: a retired field.
 fn with_retired_key(request: Request, key: u8, value: &[u8]) -> Vec<u8> {
     let frame = request.encode_frame(&Limits::default()).unwrap();
-    let body = &frame[4..];
-    let mut d = minicbor::Decoder::new(body);
-    assert_eq!(d.array().unwrap(), Some(2));
-    d.skip().unwrap();
-    let map_at = d.position();
-    let fields = d.map().unwrap().unwrap();
-    let rest = d.position();
-    let mut e = minicbor::Encoder::new(Vec::new());
-    e.map(fields + 1).unwrap();
-    let mut out = body[..map_at].to_vec();
-    out.extend_from_slice(e.writer());
-    out.extend_from_slice(&body[rest..]);
     let mut e = minicbor::Encoder::new(Vec::new());
     e.u8(key).unwrap().bytes(value).unwrap();
-    out.extend_from_slice(e.writer());
-    out
+    with_extra_field(&frame[4..], e.writer())
 }
 
 #[test]
@@ -194,19 +181,7 @@ fn s28_a_reset_destroys_the_tenants_keys_before_the_admin_can_set_a_credential()
     // backup secret it knows, and acts as officer and user: there is nothing to take.
     let mut owner = fixture.partition("tenant");
     owner.initialize_partition(ADMINS_PIN).unwrap();
-    let officer_session = owner.session(Role::CryptoOfficer, ADMINS_PIN).unwrap();
-    let credential = owner.sealed(Opcode::SetPin, 1, USER_PIN.as_bytes()).secret;
-    owner
-        .call(
-            Some(officer_session),
-            SetPinRequest {
-                role: Role::CryptoUser,
-                credential,
-            },
-        )
-        .unwrap();
-    let mut user = fixture.partition("tenant");
-    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
+    let (mut user, session) = fixture.user_of("tenant", ADMINS_PIN);
     let found = FindObjectsRequest {
         template: template(vec![]),
         cursor: None,
@@ -287,19 +262,7 @@ fn s28_a_partition_made_again_under_the_same_name_opens_nothing_of_the_old_one()
         Status::PartitionNotInitialized
     );
     owner.initialize_partition(ADMINS_PIN).unwrap();
-    let officer_session = owner.session(Role::CryptoOfficer, ADMINS_PIN).unwrap();
-    let credential = owner.sealed(Opcode::SetPin, 1, USER_PIN.as_bytes()).secret;
-    owner
-        .call(
-            Some(officer_session),
-            SetPinRequest {
-                role: Role::CryptoUser,
-                credential,
-            },
-        )
-        .unwrap();
-    let mut user = fixture.partition("tenant");
-    let session = user.session(Role::CryptoUser, USER_PIN).unwrap();
+    let (mut user, session) = fixture.user_of("tenant", ADMINS_PIN);
     assert_eq!(
         unmask(&mut user, session, &tenant.blob).err(),
         Some(Status::BlobInvalid)

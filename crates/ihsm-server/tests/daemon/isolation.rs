@@ -6,16 +6,10 @@ use std::time::{Duration, Instant};
 
 use ihsm_client::{Client, Error, Role, Status};
 
-use crate::{provision, quotas, start, user_session, ADMIN_PIN, OFFICER_PIN, USER_PIN};
-
-fn admin(daemon: &ihsm_testkit::daemon::Daemon) -> ihsm_client::Session {
-    Client::connect(daemon.admin_socket())
-        .unwrap()
-        .login(Role::Admin, ADMIN_PIN)
-        .unwrap()
-        .open_session()
-        .unwrap()
-}
+use crate::{
+    admin, make_partition, own_partition, provision, quotas, start, user_session, OFFICER_PIN,
+    USER_PIN,
+};
 
 /// Waits up to 10 s for `client`'s connection to be closed by the daemon.
 fn closed(client: &Client) -> bool {
@@ -54,15 +48,7 @@ fn deleting_or_resetting_a_partition_closes_its_connections() {
         );
         assert!(closed(&idle), "{way}: the idle connection was closed");
         // The new partition's owner initializes it; the old connections reach none of it.
-        let owner = Client::connect(daemon.partition_socket("p")).unwrap();
-        owner.initialize_partition(OFFICER_PIN, None).unwrap();
-        owner
-            .login(Role::CryptoOfficer, OFFICER_PIN)
-            .unwrap()
-            .open_session()
-            .unwrap()
-            .set_pin(Role::CryptoUser, USER_PIN)
-            .unwrap();
+        own_partition(&daemon, "p");
         for _ in 0..6 {
             assert!(matches!(
                 idle.login(Role::CryptoUser, b"wrong-pin-000"),
@@ -393,17 +379,7 @@ fn s29_out_of_descriptors_the_daemon_neither_spins_nor_stops_serving() {
         max_connections: 1000,
         ..quotas()
     };
-    admin(&daemon).create_partition("p", roomy).unwrap();
-    let owner = Client::connect(daemon.partition_socket("p")).unwrap();
-    owner.initialize_partition(OFFICER_PIN, None).unwrap();
-    owner
-        .login(Role::CryptoOfficer, OFFICER_PIN)
-        .unwrap()
-        .open_session()
-        .unwrap()
-        .set_pin(Role::CryptoUser, USER_PIN)
-        .unwrap();
-    drop(owner);
+    make_partition(&daemon, "p", roomy);
     let session = user_session(&daemon, "p");
     // 400 connections that stay open.
     let mut held = Vec::new();
@@ -504,16 +480,7 @@ fn with_share(
         max_locked_bytes: share,
         ..quotas()
     };
-    admin(daemon).create_partition(name, quotas).unwrap();
-    let owner = Client::connect(daemon.partition_socket(name)).unwrap();
-    owner.initialize_partition(OFFICER_PIN, None).unwrap();
-    owner
-        .login(Role::CryptoOfficer, OFFICER_PIN)
-        .unwrap()
-        .open_session()
-        .unwrap()
-        .set_pin(Role::CryptoUser, USER_PIN)
-        .unwrap();
+    make_partition(daemon, name, quotas);
     user_session(daemon, name)
 }
 

@@ -28,23 +28,29 @@ fn give_to_nobody(path: &Path) {
     std::os::unix::fs::lchown(path, Some(NOBODY), Some(NOBODY)).unwrap();
 }
 
-/// Runs `ihsmd` on `state`, expects it to refuse to start, and returns what it said. A
-/// daemon that gets ready instead is killed and the test fails.
-fn refused(state: &Path) -> String {
-    let mut child = Command::new(ihsmd())
-        .arg("--state-dir")
-        .arg(state)
+/// Spawns `command` (an `ihsmd`, perhaps under strace) and returns it with the first line it
+/// wrote to standard output: its ready line, or nothing if it exited.
+fn spawn_daemon(mut command: Command) -> (std::process::Child, String) {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The first line on standard output is the ready line, or nothing at all (an exit).
     let mut first = String::new();
     let _ = std::io::BufRead::read_line(
         &mut std::io::BufReader::new(child.stdout.take().unwrap()),
         &mut first,
     );
+    (child, first)
+}
+
+/// Runs `ihsmd` on `state`, expects it to refuse to start, and returns what it said. A
+/// daemon that gets ready instead is killed and the test fails.
+fn refused(state: &Path) -> String {
+    let mut command = Command::new(ihsmd());
+    command.arg("--state-dir").arg(state);
+    let (mut child, first) = spawn_daemon(command);
     if first.contains("ready") {
         let _ = child.kill();
         let output = child.wait_with_output().unwrap();
@@ -134,19 +140,9 @@ fn s27_a_world_writable_ancestor_without_the_sticky_bit_is_refused() {
     assert!(!state.exists(), "no state directory made under it");
     // With the sticky bit, others cannot rename what ihsmd owns: accepted (as /tmp is).
     set_mode(parent.path(), 0o1777);
-    let mut child = Command::new(ihsmd())
-        .arg("--state-dir")
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
+    let mut command = Command::new(ihsmd());
+    command.arg("--state-dir").arg(&state);
+    let (mut child, ready) = spawn_daemon(command);
     ihsm_testkit::daemon::terminate(child.id());
     assert!(child.wait().unwrap().success());
     assert!(ready.contains("ready"), "{ready}");
@@ -298,23 +294,14 @@ fn s27_no_file_is_ever_chmodded_by_path() {
     let parent = parent();
     let state = parent.path().join("state");
     let trace = parent.path().join("trace");
-    let mut child = Command::new("strace")
+    let mut command = Command::new("strace");
+    command
         .args(["-f", "-qq", "-e", "trace=/chmod,/chown", "-o"])
         .arg(&trace)
         .arg(ihsmd())
         .arg("--state-dir")
-        .arg(&state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
+        .arg(&state);
+    let (mut child, ready) = spawn_daemon(command);
     assert!(ready.contains("ready"), "{ready}");
     let admin = Client::connect(state.join("admin.sock")).unwrap();
     admin.initialize_admin(ADMIN_PIN).unwrap();
