@@ -31,7 +31,8 @@ use crate::tenants::{FrameBudget, Turns};
 pub struct ServerConfig {
     /// The state directory.
     pub state_dir: PathBuf,
-    /// An unauthenticated connection with nothing in flight closes after this long idle.
+    /// A connection that holds no login (and has nothing in flight) closes once it has been
+    /// without one this long, whatever it sends meanwhile.
     pub idle_timeout: Duration,
     /// A frame must arrive whole within this long of its first byte.
     pub frame_timeout: Duration,

@@ -17,7 +17,7 @@ struct Args {
     /// ~/.local/state/ihsm, else /var/lib/ihsm].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Seconds an unauthenticated connection may stay idle.
+    /// Seconds a connection may stay without a login (whatever it sends meanwhile).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     idle_timeout: u64,
     /// Seconds a response may wait for a client that does not read before its connection is
