@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub(crate) partitions: RwLock<BTreeMap<PartitionName, Arc<Partition>>>,
     /// Names of partitions being created, claimed so two creations cannot race.
     pub(crate) pending_partitions: Mutex<BTreeSet<PartitionName>>,
+    /// Partition names deleted, with the reset count a partition made again under the name
+    /// starts from.
+    pub(crate) gone: Mutex<BTreeMap<PartitionName, u32>>,
     next_connection: AtomicU64,
 }
 
@@ -115,6 +118,7 @@ impl Device {
             initializing: AtomicBool::new(false),
             partitions: RwLock::new(BTreeMap::new()),
             pending_partitions: Mutex::new(BTreeSet::new()),
+            gone: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(1),
         });
         let started = match shared.engine.state() {
@@ -559,6 +563,15 @@ impl Ctx<'_> {
         let object = self.partition()?.object(handle, self.session()?.login)?;
         let key = object.key.clone().ok_or(Status::KeyTypeInconsistent)?;
         Ok((object, key))
+    }
+
+    /// Checks that the request's partition has room for `bytes` more of locked memory
+    /// (see [`Partition::locked_room`]); the admin's requests are the device's.
+    pub(crate) fn locked_room(&self, bytes: usize) -> Result<(), Fault> {
+        match &self.partition {
+            Some(partition) => partition.locked_room(bytes),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn realm_limits(&self) -> RealmLimits {

@@ -14,7 +14,7 @@ use crate::fault::{Fault, HardError};
 use crate::object::Object;
 use crate::partition::{LedgerEntry, Partition, PartitionKeys};
 use crate::record::{
-    parse_ledger_value, split_realm_key, ObjectRecord, PartitionRecord, MASKING_LEDGER_SUFFIX,
+    self, parse_ledger_value, split_realm_key, ObjectRecord, PartitionRecord, MASKING_LEDGER_SUFFIX,
 };
 use crate::store::{Record, Table};
 
@@ -108,7 +108,16 @@ fn restore_records(shared: &Shared, records: Vec<Record>) -> Result<(), Fault> {
     let mut keys = BTreeMap::<PartitionName, HashMap<_, _>>::new();
     for (key, value) in &records {
         match key.table {
-            Table::Partition | Table::Device | Table::KeyLedger => {}
+            Table::Partition | Table::KeyLedger => {}
+            Table::Device => {
+                let name = record::gone_name(&key.key).ok_or(corrupt)?;
+                let count = <[u8; 4]>::try_from(value.as_slice()).map_err(|_| corrupt)?;
+                shared
+                    .gone
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(name, u32::from_be_bytes(count));
+            }
             Table::Credential | Table::Counter => {
                 let (partition, role) = realm_role(&key.key, &partitions).ok_or(corrupt)?;
                 let realm = partition.map_or(&shared.admin, |p| &p.realm);

@@ -6,6 +6,7 @@ use ihsm_crypto::{HmacContext, SignContext, VerifyContext};
 use zeroize::Zeroizing;
 
 use crate::object::Key;
+use crate::partition::Buffered;
 
 /// An encryption or decryption in progress.
 pub(crate) struct CipherOperation {
@@ -14,6 +15,8 @@ pub(crate) struct CipherOperation {
     /// Input held back until enough arrives (a partial block, the last block of a padded
     /// decryption) or until `Final` (modes that need the whole message), at most 1 MiB.
     pub(crate) pending: Zeroizing<Vec<u8>>,
+    /// The bytes of `pending`, counted against its partition's budget for held input.
+    pub(crate) buffered: Buffered,
     /// Whether every part so far was an approved service.
     pub(crate) approved: bool,
 }

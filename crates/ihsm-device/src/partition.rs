@@ -8,7 +8,7 @@
 //! and the object lock to reserve the next (once per block, 2^20 encryptions by default).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{
     Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
@@ -38,6 +38,8 @@ pub(crate) struct Partition {
     pub(crate) resets: u32,
     /// Connections bound to this partition now.
     connections: AtomicU32,
+    /// Bytes its multi-part operations hold back now (see [`Buffered`]).
+    buffered: AtomicUsize,
     /// Its account in the locked arena: every block its requests allocate is charged to it,
     /// and its share is reserved there (the daemon's arena; none in an in-process device).
     pub(crate) account: Account,
@@ -128,6 +130,7 @@ impl Partition {
             initializing: AtomicBool::new(false),
             resets,
             connections: AtomicU32::new(0),
+            buffered: AtomicUsize::new(0),
             account: arena::DEVICE,
             masking_gcm,
             state: RwLock::new(PartitionState {
@@ -492,6 +495,12 @@ pub(crate) const OPERATION_ROOM: usize = 256 << 10;
 /// The room a new secret key (AES, XTS, generic, derived) takes in the arena, with a margin
 /// (measured: under 100 bytes, and an AES-GCM context when used).
 pub(crate) const SECRET_ROOM: usize = 2 << 10;
+/// The room of a multi-part operation's context (a digest or signature context, a key
+/// schedule), held in locked memory from its `Init` to its `Final`.
+pub(crate) const OPERATION_CONTEXT_ROOM: usize = 4 << 10;
+/// The room of what a key builds on its first use: both AES-GCM contexts of an AES key
+/// (measured: about 2 KiB), or an HMAC context of a generic secret.
+pub(crate) const LAZY_CONTEXT_ROOM: usize = 4 << 10;
 /// The room of an EC key pair (measured: about 1.9 KiB on P-521).
 pub(crate) const EC_PAIR_ROOM: usize = 4 << 10;
 /// The room of any key entering whole (unwrapped, imported, restored, created): the
@@ -513,6 +522,54 @@ const ARENA_MARGIN: usize = 256 << 10;
 impl Drop for Partition {
     fn drop(&mut self) {
         arena::close_account(self.account);
+    }
+}
+
+/// What one partition's multi-part operations may hold back at once, all sessions together
+/// (each holds at most 1 MiB per kind): without it, a partition's 256 sessions could make
+/// the daemon hold half a gigabyte.
+pub(crate) const MAX_BUFFERED: usize = 16 << 20;
+
+/// Input a multi-part operation holds back, counted against its partition's
+/// [`MAX_BUFFERED`]; given back when the operation ends, however it ends.
+pub(crate) struct Buffered {
+    partition: Arc<Partition>,
+    bytes: usize,
+}
+
+impl Buffered {
+    /// Nothing held yet.
+    pub(crate) fn new(partition: Arc<Partition>) -> Self {
+        Self {
+            partition,
+            bytes: 0,
+        }
+    }
+
+    /// Counts `bytes` more, within the partition's budget (`QuotaExceeded` beyond it).
+    pub(crate) fn add(&mut self, bytes: usize) -> Result<(), Fault> {
+        self.partition
+            .buffered
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes)
+                    .filter(|total| *total <= MAX_BUFFERED)
+            })
+            .map_err(|_| Status::QuotaExceeded)?;
+        self.bytes += bytes;
+        Ok(())
+    }
+
+    /// Gives `bytes` back (the operation released them).
+    pub(crate) fn sub(&mut self, bytes: usize) {
+        let bytes = bytes.min(self.bytes);
+        self.bytes -= bytes;
+        self.partition.buffered.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Buffered {
+    fn drop(&mut self) {
+        self.sub(self.bytes);
     }
 }
 

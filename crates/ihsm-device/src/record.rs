@@ -58,6 +58,23 @@ pub(crate) fn partition(name: &PartitionName) -> RecordKey {
     RecordKey::new(Table::Partition, name.as_str().as_bytes())
 }
 
+const GONE_PREFIX: &[u8] = b"gone/";
+
+/// The record of a partition name deleted: the reset count a partition made again under it
+/// starts from (4 bytes, big-endian), so its owner can see the admin was there.
+pub(crate) fn gone(name: &PartitionName) -> RecordKey {
+    RecordKey::new(
+        Table::Device,
+        [GONE_PREFIX, name.as_str().as_bytes()].concat(),
+    )
+}
+
+/// The partition name of a `gone` record key.
+pub(crate) fn gone_name(key: &[u8]) -> Option<PartitionName> {
+    let name = key.strip_prefix(GONE_PREFIX)?;
+    PartitionName::new(core::str::from_utf8(name).ok()?).ok()
+}
+
 pub(crate) fn object(name: &PartitionName, handle: Handle) -> RecordKey {
     let mut key = realm_prefix(Some(name));
     key.extend_from_slice(&handle.get().to_be_bytes());

@@ -5,9 +5,11 @@
 //! partitions holding all theirs never leave the admin without room; every partition
 //! connection counts against the daemon's total and against its partition's quota (which
 //! the device enforces when the connection is made). A connection refused is answered
-//! `ConnectionLimit` (request id 0) and closed, without a thread. When the process is out
-//! of descriptors (or memory) the loop backs off instead of spinning on a socket that stays
-//! readable, and established connections are served meanwhile.
+//! `ConnectionLimit` (request id 0) and closed, without a thread. The listeners take turns:
+//! each round accepts at most a few connections from each (the admin's first), so a flood
+//! of connections on one partition's socket delays the others' by one round, never more.
+//! When the process is out of descriptors (or memory) the loop backs off instead of spinning
+//! on a socket that stays readable, and established connections are served meanwhile.
 
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -26,13 +28,21 @@ use crate::server::{log, Listener, Live, Shared};
 
 /// How long the loop pauses when accepting fails for want of a resource.
 const BACKOFF: Duration = Duration::from_millis(50);
+/// Connections accepted from one listener per round, before the next listener's turn.
+const PER_TURN: usize = 8;
 
 pub(crate) fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
     let tick = Timespec {
         tv_sec: 0,
         tv_nsec: 200_000_000,
     };
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     let mut starved_since: Option<Instant> = None;
+    // Some listener still had connections waiting after its turn: poll again at once.
+    let mut more = false;
     while !stop.load(Ordering::Acquire) {
         let listeners: Vec<Arc<Listener>> = shared
             .listeners
@@ -45,17 +55,21 @@ pub(crate) fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
             .iter()
             .map(|l| PollFd::new(&l.listener, PollFlags::IN))
             .collect();
-        if poll(&mut fds, Some(&tick)).is_err() {
+        if poll(&mut fds, Some(if more { &now } else { &tick })).is_err() {
             continue;
         }
         let ready: Vec<bool> = fds.iter().map(|fd| !fd.revents().is_empty()).collect();
         drop(fds);
-        let mut starved = false;
+        let (mut starved, mut waiting) = (false, false);
+        // The admin's listener sorts first (its key is empty): it has the first turn.
         for (listener, ready) in listeners.iter().zip(ready) {
             if ready {
-                starved |= accept_all(shared, listener);
+                let turn = accept_some(shared, listener);
+                starved |= turn.starved;
+                waiting |= turn.more;
             }
         }
+        more = waiting && !starved;
         if starved {
             if starved_since.is_none() {
                 log("accepting paused: out of file descriptors or memory; established connections are served meanwhile");
@@ -71,18 +85,39 @@ pub(crate) fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
     }
 }
 
-/// Accepts every connection waiting on `listener`; true if accepting failed for want of a
-/// descriptor or memory (the caller backs off).
-fn accept_all(shared: &Arc<Shared>, listener: &Listener) -> bool {
-    loop {
+/// What one listener's turn did.
+struct Turn {
+    /// Accepting failed for want of a descriptor or memory (the caller backs off).
+    starved: bool,
+    /// Connections may still be waiting.
+    more: bool,
+}
+
+/// Accepts up to [`PER_TURN`] connections waiting on `listener`.
+fn accept_some(shared: &Arc<Shared>, listener: &Listener) -> Turn {
+    for _ in 0..PER_TURN {
         let stream = match rustix::net::accept(&listener.listener) {
             Ok(fd) => UnixStream::from(fd),
-            Err(Errno::AGAIN | Errno::INTR) => return false,
-            Err(Errno::MFILE | Errno::NFILE | Errno::NOMEM | Errno::NOBUFS) => return true,
+            Err(Errno::AGAIN | Errno::INTR) => {
+                return Turn {
+                    starved: false,
+                    more: false,
+                }
+            }
+            Err(Errno::MFILE | Errno::NFILE | Errno::NOMEM | Errno::NOBUFS) => {
+                return Turn {
+                    starved: true,
+                    more: true,
+                }
+            }
             // The peer gave up before it was accepted, or the like: the next one.
             Err(_) => continue,
         };
         admit(shared, listener, stream);
+    }
+    Turn {
+        starved: false,
+        more: true,
     }
 }
 

@@ -77,10 +77,15 @@ impl StateDir {
     pub fn open(path: &Path) -> Result<Self, String> {
         let uid = rustix::process::geteuid().as_raw();
         let path = absolute(path)?;
-        check_ancestors(&path, uid)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            // Checked once they all exist (one made by someone else meanwhile is theirs, and
+            // refused), as written and as they really are behind any symbolic link.
+            check_ancestors(&path, uid)?;
+            let real = std::fs::canonicalize(parent)
+                .map_err(|e| format!("cannot resolve {}: {e}", parent.display()))?;
+            check_ancestors(&real.join("state"), uid)?;
         }
         match fs::mkdir(&path, Mode::from_raw_mode(0o700)) {
             Ok(()) | Err(Errno::EXIST) => {}
@@ -330,6 +335,14 @@ fn check(stat: &Stat, path: &Path, uid: u32, kind: Kind) -> Result<(), String> {
             path.display()
         ));
     }
+    // A second name elsewhere would let whoever can reach that name read or replace it.
+    if found == FileType::RegularFile && stat.st_nlink != 1 {
+        return Err(format!(
+            "{} has {} names (hard links): the state directory's files have one (refused)",
+            path.display(),
+            stat.st_nlink
+        ));
+    }
     let expected = match kind {
         Kind::Directory => Some(FileType::Directory),
         Kind::File | Kind::SecretFile => Some(FileType::RegularFile),
@@ -391,12 +404,12 @@ fn scan(
 }
 
 /// Refuses an ancestor another user could rename the state directory out of: one owned by
-/// neither root nor ihsmd's uid, or writable by others without the sticky bit.
+/// neither root nor ihsmd's uid, or writable by others without the sticky bit. Every
+/// ancestor must exist.
 fn check_ancestors(path: &Path, uid: u32) -> Result<(), String> {
     for ancestor in path.ancestors().skip(1) {
-        let Ok(meta) = std::fs::metadata(ancestor) else {
-            continue;
-        };
+        let meta = std::fs::metadata(ancestor)
+            .map_err(|e| format!("cannot inspect {}: {e}", ancestor.display()))?;
         use std::os::unix::fs::MetadataExt;
         let owner = meta.uid();
         if owner != 0 && owner != uid {

@@ -74,6 +74,12 @@ impl AesKey {
         self.material.expose()
     }
 
+    /// Whether both GCM contexts are built (they are built on first use, each about 1 KiB of
+    /// locked memory: a caller that accounts for memory checks for room before that use).
+    pub fn gcm_ready(&self) -> bool {
+        self.gcm.get().is_some() && self.gcm_random_iv.get().is_some()
+    }
+
     /// GCM with the IV made inside AWS-LC, where AWS-LC offers it (AES-128 and AES-256).
     pub(crate) fn gcm_random_iv(&self) -> Result<Option<&RandomizedNonceKey>> {
         if let Some(key) = self.gcm_random_iv.get() {
@@ -188,13 +194,23 @@ impl GenericSecret {
         self.material.is_empty()
     }
 
-    pub(crate) fn hmac_key(&self, hash: HashAlg) -> &aws_lc_rs::hmac::Key {
-        let slot = match hash {
+    /// Whether the HMAC context for `hash` is built (on first use, in locked memory: a
+    /// caller that accounts for memory checks for room before that use).
+    pub fn hmac_ready(&self, hash: HashAlg) -> bool {
+        self.hmac_slot(hash).get().is_some()
+    }
+
+    fn hmac_slot(&self, hash: HashAlg) -> &OnceLock<aws_lc_rs::hmac::Key> {
+        match hash {
             HashAlg::Sha256 => &self.hmac[0],
             HashAlg::Sha384 => &self.hmac[1],
             HashAlg::Sha512 => &self.hmac[2],
-        };
-        slot.get_or_init(|| aws_lc_rs::hmac::Key::new(hash.hmac_algorithm(), self.expose()))
+        }
+    }
+
+    pub(crate) fn hmac_key(&self, hash: HashAlg) -> &aws_lc_rs::hmac::Key {
+        self.hmac_slot(hash)
+            .get_or_init(|| aws_lc_rs::hmac::Key::new(hash.hmac_algorithm(), self.expose()))
     }
 }
 

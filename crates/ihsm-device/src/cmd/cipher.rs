@@ -21,6 +21,7 @@ use crate::device::Ctx;
 use crate::fault::{Fault, Outcome, Served};
 use crate::object::{GcmClaim, Key, KeyMaterial};
 use crate::ops::{CipherMode, CipherOperation};
+use crate::partition::Buffered;
 
 /// A cipher's output and its service indicator.
 struct Output {
@@ -209,11 +210,15 @@ pub(crate) fn decrypt(ctx: &Ctx<'_>, request: DecryptRequest) -> Outcome {
 }
 
 pub(crate) fn encrypt_init(ctx: &Ctx<'_>, request: EncryptInitRequest) -> Outcome {
+    // The operation's context lives in locked memory until its `Final`.
+    ctx.locked_room(crate::partition::OPERATION_CONTEXT_ROOM)?;
     start(ctx, &request.mechanism, request.key, true)?;
     Ok(Served::plain(EncryptInitResponse {}))
 }
 
 pub(crate) fn decrypt_init(ctx: &Ctx<'_>, request: DecryptInitRequest) -> Outcome {
+    // The operation's context lives in locked memory until its `Final`.
+    ctx.locked_room(crate::partition::OPERATION_CONTEXT_ROOM)?;
     start(ctx, &request.mechanism, request.key, false)?;
     Ok(Served::plain(DecryptInitResponse {}))
 }
@@ -290,6 +295,7 @@ fn start(ctx: &Ctx<'_>, mechanism: &Mechanism, handle: Handle, encrypt: bool) ->
         key,
         mode,
         pending: Zeroizing::new(Vec::new()),
+        buffered: Buffered::new(ctx.partition()?.clone()),
         approved: true,
     })
 }
@@ -305,6 +311,7 @@ fn update(
     if op.pending.len().saturating_add(input.len()) > MAX_DATA_LEN {
         return Err(Status::DataLenRange.into());
     }
+    op.buffered.add(input.len())?;
     // Reserve first so the buffer never moves (moving would leave a copy of the data behind).
     reserve(&mut op.pending, input.len());
     op.pending.extend_from_slice(input);
@@ -337,6 +344,7 @@ fn update(
     *iv = next_iv;
     op.approved &= output.approved;
     op.pending.drain(..ready);
+    op.buffered.sub(ready);
     Ok(Output {
         value: output.value,
         approved: op.approved,
@@ -354,6 +362,12 @@ fn finish(
 ) -> Result<(Output, Option<[u8; 12]>), Fault> {
     let engine = ctx.engine();
     let mismatch = || Fault::Status(Status::KeyTypeInconsistent);
+    if let (CipherMode::Gcm { .. }, KeyMaterial::Aes(aes)) = (mode, &key.material) {
+        // Its GCM contexts are made on first use, in locked memory.
+        if !aes.gcm_ready() {
+            ctx.locked_room(crate::partition::LAZY_CONTEXT_ROOM)?;
+        }
+    }
     let output = match (mode, &key.material) {
         (CipherMode::Gcm { aad, .. }, KeyMaterial::Aes(aes)) if encrypt => {
             claim_gcm(ctx, key)?;

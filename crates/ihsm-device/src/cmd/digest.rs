@@ -35,6 +35,8 @@ pub(crate) fn digest(ctx: &Ctx<'_>, request: DigestRequest) -> Outcome {
 }
 
 pub(crate) fn digest_init(ctx: &Ctx<'_>, request: DigestInitRequest) -> Outcome {
+    // The operation's context lives in locked memory until its `Final`.
+    ctx.locked_room(crate::partition::OPERATION_CONTEXT_ROOM)?;
     let session = ctx.session()?;
     session.digest.ensure_idle()?;
     let hash = hash_of(ctx, &request.mechanism)?;

@@ -90,6 +90,7 @@ fn rsa_import_key(ctx: &Ctx<'_>, partition: &Partition) -> Result<Arc<RsaPrivate
     if let Some(key) = partition.rsa_import() {
         return Ok(key);
     }
+    partition.locked_room(crate::partition::rsa_pair_room(RsaBits::Rsa3072.bits()))?;
     let generated = Arc::new(ctx.engine().generate_rsa_key(RsaBits::Rsa3072)?.value);
     let change = partition.change()?;
     let _record = change.record();

@@ -72,6 +72,9 @@ pub(crate) fn mask_key(ctx: &Ctx<'_>, request: MaskKeyRequest) -> Outcome {
     bound.push(key.flags().to_byte());
     bound.extend_from_slice(&key.gcm.high_water().to_be_bytes());
     let aad = associated_data(partition, &key.id, &bound);
+    if !partition.masking()?.gcm_ready() {
+        partition.locked_room(crate::partition::LAZY_CONTEXT_ROOM)?;
+    }
     let sealed =
         ctx.engine()
             .aes_gcm_encrypt(partition.masking()?, &aad, &key.material.to_bytes())?;

@@ -33,21 +33,35 @@ pub(crate) fn create(ctx: &Ctx<'_>, request: CreatePartitionRequest) -> Outcome 
     // Its share of the locked arena is reserved first: no other partition can take it.
     let mut approved = true;
     let (account, keys) = account_and_keys(ctx.engine(), &request.quotas, true, &mut approved)?;
+    // A name deleted before: the new partition's owner sees that the admin was there.
+    let gone = ctx
+        .shared
+        .gone
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&request.name)
+        .copied();
     let partition = Partition::uninitialized(
         request.name.clone(),
         keys,
         request.quotas,
-        0,
+        gone.unwrap_or(0),
         account.keep(),
     );
     let record = partition
         .record_with(None)
         .encode()
         .ok_or(Status::Internal)?;
+    let mut writes = vec![Write::Put(record::partition(&request.name), record)];
+    if gone.is_some() {
+        writes.push(Write::Delete(record::gone(&request.name)));
+    }
+    ctx.shared.platform.store.commit(writes)?;
     ctx.shared
-        .platform
-        .store
-        .commit(vec![Write::Put(record::partition(&request.name), record)])?;
+        .gone
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&request.name);
     ctx.shared
         .partitions
         .write()
@@ -191,7 +205,12 @@ fn info_of(partition: &Partition) -> PartitionInfo {
 pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome {
     with_exclusive(ctx.shared, &request.name, |partition, mut gate| {
         let prefix = record::realm_prefix(Some(&request.name));
+        let resets = partition.resets.saturating_add(1);
         ctx.shared.platform.store.commit(vec![
+            Write::Put(
+                record::gone(&request.name),
+                Zeroizing::new(resets.to_be_bytes().to_vec()),
+            ),
             Write::Delete(record::partition(&request.name)),
             Write::DeletePrefix(Table::Object, prefix.clone()),
             Write::DeletePrefix(Table::KeyLedger, prefix.clone()),
@@ -204,6 +223,11 @@ pub(crate) fn delete(ctx: &Ctx<'_>, request: DeletePartitionRequest) -> Outcome 
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&request.name);
+        ctx.shared
+            .gone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(request.name.clone(), resets);
         forget(partition);
         Ok(Served::plain(DeletePartitionResponse {}))
     })

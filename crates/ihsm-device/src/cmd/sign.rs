@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use ihsm_crypto::policy::{RsaScheme, Service};
-use ihsm_crypto::{HashAlg, Indicated, RsaSignatureScheme, HMAC_MIN_APPROVED_KEY_LEN};
+use ihsm_crypto::{
+    GenericSecret, HashAlg, Indicated, RsaSignatureScheme, HMAC_MIN_APPROVED_KEY_LEN,
+};
 use ihsm_proto::msgs::{
     SignFinalResponse, SignInitRequest, SignInitResponse, SignRequest, SignResponse,
     SignUpdateRequest, SignUpdateResponse, VerifyFinalRequest, VerifyFinalResponse,
@@ -232,7 +234,10 @@ pub(crate) fn sign(ctx: &Ctx<'_>, request: SignRequest) -> Outcome {
         (Family::Rsa(scheme), KeyMaterial::RsaPrivate(k)) => {
             engine.rsa_sign(k, scheme, hash, &input)?
         }
-        (Family::Hmac, KeyMaterial::Generic(k)) => engine.hmac_sign(k, hash, &input)?,
+        (Family::Hmac, KeyMaterial::Generic(k)) => {
+            hmac_room(ctx, k, hash)?;
+            engine.hmac_sign(k, hash, &input)?
+        }
         _ => return Err(Status::KeyTypeInconsistent.into()),
     };
     signed(signature, |signature| SignResponse { signature })
@@ -257,6 +262,7 @@ pub(crate) fn verify(ctx: &Ctx<'_>, request: VerifyRequest) -> Outcome {
             engine.rsa_verify(k, scheme, hash, &input, signature)?
         }
         (Family::Hmac, KeyMaterial::Generic(k)) => {
+            hmac_room(ctx, k, hash)?;
             engine.hmac_verify(k, hash, &input, signature)?
         }
         _ => return Err(Status::KeyTypeInconsistent.into()),
@@ -265,6 +271,8 @@ pub(crate) fn verify(ctx: &Ctx<'_>, request: VerifyRequest) -> Outcome {
 }
 
 pub(crate) fn sign_init(ctx: &Ctx<'_>, request: SignInitRequest) -> Outcome {
+    // The operation's context lives in locked memory until its `Final`.
+    ctx.locked_room(crate::partition::OPERATION_CONTEXT_ROOM)?;
     let session = ctx.session()?;
     session.sign.ensure_idle()?;
     let plan = multi_part(&request.mechanism)?;
@@ -278,6 +286,7 @@ pub(crate) fn sign_init(ctx: &Ctx<'_>, request: SignInitRequest) -> Outcome {
             SignOperation::Signature(engine.rsa_sign_init(k, scheme, plan.hash)?)
         }
         (Family::Hmac, KeyMaterial::Generic(k)) => {
+            hmac_room(ctx, k, plan.hash)?;
             SignOperation::Hmac(engine.hmac_init(k, plan.hash)?)
         }
         _ => return Err(Status::KeyTypeInconsistent.into()),
@@ -309,6 +318,8 @@ pub(crate) fn sign_final(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub(crate) fn verify_init(ctx: &Ctx<'_>, request: VerifyInitRequest) -> Outcome {
+    // The operation's context lives in locked memory until its `Final`.
+    ctx.locked_room(crate::partition::OPERATION_CONTEXT_ROOM)?;
     let session = ctx.session()?;
     session.verify.ensure_idle()?;
     let plan = multi_part(&request.mechanism)?;
@@ -322,6 +333,7 @@ pub(crate) fn verify_init(ctx: &Ctx<'_>, request: VerifyInitRequest) -> Outcome 
             VerifyOperation::Signature(engine.rsa_verify_init(k, scheme, plan.hash)?)
         }
         (Family::Hmac, KeyMaterial::Generic(k)) => {
+            hmac_room(ctx, k, plan.hash)?;
             VerifyOperation::Hmac(engine.hmac_init(k, plan.hash)?)
         }
         _ => return Err(Status::KeyTypeInconsistent.into()),
@@ -359,4 +371,12 @@ fn signed<R: Into<ihsm_proto::ResponseBody>>(
     let approved = signature.approved;
     let signature = Bytes::new(signature.value).map_err(|_| Status::Internal)?;
     Ok(Served::new(body(signature), approved))
+}
+
+/// Room in locked memory for a key's HMAC context, made on its first use with `hash`.
+fn hmac_room(ctx: &Ctx<'_>, key: &GenericSecret, hash: HashAlg) -> Result<(), Fault> {
+    if key.hmac_ready(hash) {
+        return Ok(());
+    }
+    ctx.locked_room(crate::partition::LAZY_CONTEXT_ROOM)
 }

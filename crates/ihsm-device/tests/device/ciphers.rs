@@ -445,3 +445,70 @@ fn the_gcm_cap_refuses_the_last_encryption_without_writing() {
         Err(Status::UsageLimitReached)
     );
 }
+
+/// What multi-part operations hold back is bounded per partition (16 MiB, all sessions
+/// together): a partition's sessions, each holding 1 MiB of GCM input until `Final`, could
+/// otherwise make the daemon hold half a gigabyte.
+#[test]
+fn input_held_back_by_multi_part_operations_is_bounded_per_partition() {
+    let fixture = Fixture::initialized();
+    let (mut user, first) = fixture.user("held");
+    // A token key, seen by every session of the user.
+    let aes = generate_key(
+        &mut user,
+        first,
+        KeySpec::Aes(AesKeySize::Aes256),
+        vec![Attribute::Token(true)],
+    );
+    let login = user.login(Role::CryptoUser, USER_PIN).unwrap();
+    let megabyte = vec![0x5a; 1 << 20];
+    let mut sessions = Vec::new();
+    let refused = loop {
+        let session = user.open_session(login).unwrap();
+        user.call(
+            Some(session),
+            EncryptInitRequest {
+                mechanism: gcm(None),
+                key: aes,
+            },
+        )
+        .unwrap();
+        let held = user.call(
+            Some(session),
+            EncryptUpdateRequest {
+                data: data(&megabyte),
+            },
+        );
+        match held {
+            Ok(_) => sessions.push(session),
+            Err(status) => break status.known().unwrap(),
+        }
+        assert!(sessions.len() <= 16, "more than 16 MiB held back");
+    };
+    assert_eq!((refused, sessions.len()), (Status::QuotaExceeded, 16));
+    // An operation that ends (here, cancelled) gives its bytes back.
+    let done = sessions.pop().unwrap();
+    user.call(
+        Some(done),
+        CancelOperationRequest {
+            kind: ihsm_proto::OperationKind::Encrypt,
+        },
+    )
+    .unwrap();
+    let session = user.open_session(login).unwrap();
+    user.call(
+        Some(session),
+        EncryptInitRequest {
+            mechanism: gcm(None),
+            key: aes,
+        },
+    )
+    .unwrap();
+    user.call(
+        Some(session),
+        EncryptUpdateRequest {
+            data: data(&megabyte),
+        },
+    )
+    .unwrap();
+}

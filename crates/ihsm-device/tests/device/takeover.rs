@@ -261,6 +261,11 @@ fn s28_a_partition_made_again_under_the_same_name_opens_nothing_of_the_old_one()
         status(owner.login(Role::CryptoOfficer, OFFICER_PIN)),
         Status::PartitionNotInitialized
     );
+    // Its owner, coming back, sees the admin was there.
+    match owner.call(None, GetPartitionInfoRequest {}).unwrap().0 {
+        ResponseBody::GetPartitionInfo(info) => assert_eq!(info.partition.resets, 1),
+        _ => unreachable!(),
+    }
     owner.initialize_partition(ADMINS_PIN).unwrap();
     let (mut user, session) = fixture.user_of("tenant", ADMINS_PIN);
     assert_eq!(

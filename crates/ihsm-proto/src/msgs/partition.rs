@@ -98,7 +98,7 @@ wire_map! {
         2 => object_count: u32,
         /// Whether its owner initialized it (its officer PIN and backup secret are set).
         3 => initialized: bool,
-        /// How many times the admin reset it.
+        /// How many times the admin reset it, or deleted it and made one of the same name.
         4 => resets: u32,
         /// Sessions open now.
         5 => sessions: u32,

@@ -345,3 +345,62 @@ fn s27_no_file_is_ever_chmodded_by_path() {
         "the daemon changed modes or owners: {changes:#?}"
     );
 }
+
+/// A state directory reached through a link into a directory another user owns: that user
+/// could move it away and put their own in its place (an attack found the written path's
+/// ancestors checked and the real ones not).
+#[test]
+fn s27_a_state_directory_behind_a_link_into_a_foreign_directory_is_refused() {
+    if !is_root() {
+        eprintln!("SKIPPED: only root can make a directory another user owns");
+        return;
+    }
+    let parent = parent();
+    let theirs = parent.path().join("their-home");
+    std::fs::create_dir(&theirs).unwrap();
+    set_mode(&theirs, 0o755);
+    give_to_nobody(&theirs);
+    let inside = theirs.join("ihsm");
+    std::fs::create_dir(&inside).unwrap();
+    set_mode(&inside, 0o755);
+    let link = parent.path().join("link");
+    symlink(&inside, &link).unwrap();
+    let said = refused(&link.join("state"));
+    assert!(said.contains("owned by uid 65534"), "{said}");
+    assert!(!inside.join("state").exists(), "nothing made there");
+    // And an ancestor of another user's on the written path.
+    let said = refused(&theirs.join("direct").join("state"));
+    assert!(said.contains("owned by uid 65534"), "{said}");
+}
+
+/// A file of the state directory with a second name (a hard link) elsewhere could be read
+/// or replaced through that name.
+#[test]
+fn s27_a_file_with_a_second_name_is_refused() {
+    let parent = parent();
+    let state = parent.path().join("state");
+    // A first start makes the files; then the fuses get a second name beside the directory.
+    let mut command = Command::new(ihsmd());
+    command.arg("--state-dir").arg(&state);
+    let (mut child, ready) = spawn_daemon(command);
+    assert!(ready.contains("ready"), "{ready}");
+    ihsm_testkit::daemon::terminate(child.id());
+    assert!(child.wait().unwrap().success());
+    let second = parent.path().join("fuses-too");
+    std::fs::hard_link(state.join("fuses"), &second).unwrap();
+    let said = refused(&state);
+    assert!(
+        said.contains("fuses") && said.contains("hard links"),
+        "{said}"
+    );
+    std::fs::remove_file(&second).unwrap();
+    let mut command = Command::new(ihsmd());
+    command.arg("--state-dir").arg(&state);
+    let (mut child, ready) = spawn_daemon(command);
+    ihsm_testkit::daemon::terminate(child.id());
+    assert!(child.wait().unwrap().success());
+    assert!(
+        ready.contains("ready"),
+        "one name again: accepted ({ready})"
+    );
+}

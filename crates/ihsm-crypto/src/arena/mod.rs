@@ -18,25 +18,32 @@
 //!
 //! **Accounts.** Every block is charged to the account of the thread that allocated it
 //! ([`charge_to`]), and given back to that account when freed, whatever thread frees it.
-//! The daemon opens one account per partition with a share of the arena ([`open_account`]
-//! reserves it: the shares together never exceed the capacity less the device's own
-//! reserve), charges each partition's requests to its account, and checks a partition's
-//! room ([`usage`]) before anything that makes a key, so one tenant cannot take the locked
-//! memory of another. The arena itself never refuses a block for being over its account's
-//! share: inside AWS-LC a refused allocation can abort the process (a FIPS key generation
-//! treats it as a failed self-test), so shares are checked by the caller, before the work.
+//! The arena is cut into 16 KiB chunks, each serving one size class of one account (see
+//! `slabs.rs`): an account's blocks, and its fragments, stay in its own chunks. The daemon
+//! opens one account per partition with a share of the arena ([`open_account`] reserves it:
+//! the shares together never exceed the capacity less the device's own reserve), charges
+//! each partition's requests to its account, and checks a partition's room ([`usage`])
+//! before anything that makes a key, so one tenant cannot take the locked memory of
+//! another. Past its share an account takes chunks only from what no share reserves, and
+//! the arena refuses nothing short of that: inside AWS-LC a refused allocation can abort the
+//! process (a FIPS key generation treats it as a failed self-test), so shares are checked by
+//! the caller, before the work.
 //!
 //! Without `install` (tests, clients) nothing changes: every allocation is the heap's, and
 //! accounts hold nothing. `unsafe` here is confined to the mapping, the raw blocks, and the
 //! C callbacks; every block says why it holds.
 #![allow(unsafe_code)]
 
+mod slabs;
+
 use core::cell::Cell;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
 use std::alloc::Layout;
-use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
+
+pub use slabs::NoRoom;
+use slabs::{Slabs, CHUNK};
 
 /// Bytes before every block: the requested size and the class (or [`HEAP`]).
 const HEADER: usize = 16;
@@ -59,22 +66,16 @@ pub struct Account(u32);
 
 /// The device's own account: everything not charged to a partition (the device's keys,
 /// the admin's requests, threads' random-generator states, the store's keys).
-pub const DEVICE: Account = Account(0);
+pub const DEVICE: Account = Account(slabs::DEVICE);
 
 /// What an account holds now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Usage {
-    /// Bytes of blocks charged to it now (headers and class rounding included).
+    /// Bytes of the chunks it holds now (whole 16 KiB chunks: its blocks, and the room its
+    /// fragments keep).
     pub used: usize,
     /// Its share of the arena (the device's: what the partitions' shares leave).
     pub share: usize,
-}
-
-/// No room to reserve a share of that size.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NoRoom {
-    /// What is left to reserve.
-    pub available: usize,
 }
 
 thread_local! {
@@ -109,21 +110,8 @@ struct Arena {
 }
 
 struct State {
-    /// Offset of the first never-used byte.
-    bump: usize,
-    /// Free blocks by class, as offsets.
-    free: [Vec<usize>; CLASSES.len()],
-    in_use: usize,
-    peak: usize,
-    refused: u64,
+    slabs: Slabs,
     oversized: u64,
-    /// The open accounts but the device's: their shares and what they hold.
-    accounts: BTreeMap<u32, Usage>,
-    /// What the device's account holds.
-    device_used: usize,
-    /// The partitions' shares, summed.
-    reserved: usize,
-    next_account: u32,
 }
 
 static ARENA: OnceLock<Arena> = OnceLock::new();
@@ -162,9 +150,9 @@ pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
         .map_or(max_bytes, |limit| {
             usize::try_from(limit).unwrap_or(usize::MAX)
         });
-    // Leave a page of the lock limit for anything else that locks.
-    let len = max_bytes.min(limit.saturating_sub(page)) / page * page;
-    if len < page {
+    // Leave a page of the lock limit for anything else that locks; whole chunks.
+    let len = max_bytes.min(limit.saturating_sub(page)) / CHUNK * CHUNK;
+    if len < CHUNK {
         return Err(format!(
             "RLIMIT_MEMLOCK ({limit} bytes) leaves no room for a locked arena"
         ));
@@ -193,16 +181,8 @@ pub fn install(max_bytes: usize) -> Result<ArenaStats, String> {
         len,
         locked,
         state: Mutex::new(State {
-            bump: 0,
-            free: Default::default(),
-            in_use: 0,
-            peak: 0,
-            refused: 0,
+            slabs: Slabs::new(len / CHUNK, device_reserve(len) / CHUNK),
             oversized: 0,
-            accounts: BTreeMap::new(),
-            device_used: 0,
-            reserved: 0,
-            next_account: 1,
         }),
     };
     if ARENA.set(arena).is_err() {
@@ -220,10 +200,10 @@ pub fn stats() -> Option<ArenaStats> {
     Some(ArenaStats {
         capacity: arena.len,
         locked: arena.locked,
-        in_use: state.in_use,
-        peak: state.peak,
-        reserved: state.reserved,
-        refused: state.refused,
+        in_use: state.slabs.in_use,
+        peak: state.slabs.peak,
+        reserved: state.slabs.reserved_bytes(),
+        refused: state.slabs.refused,
         oversized: state.oversized,
     })
 }
@@ -235,64 +215,36 @@ pub fn device_reserve(capacity: usize) -> usize {
     (capacity / 8).max(1 << 20).min(capacity)
 }
 
-/// Opens an account with a share of `share` bytes, reserved from the arena: `NoRoom` if the
-/// shares already given (and the device's reserve) leave less. With `admit` false the share
-/// is not checked against what is left (an account restored at power-on, admitted before).
-/// Without an arena, an account that holds nothing.
+/// Opens an account with a share of `share` bytes (whole chunks), reserved from the arena:
+/// `NoRoom` if the shares already given (and the device's reserve) leave less. With `admit`
+/// false the share is not checked against what is left (an account restored at power-on,
+/// admitted before). Without an arena, an account that holds nothing.
 pub fn open_account(share: usize, admit: bool) -> Result<Account, NoRoom> {
     let Some(arena) = ARENA.get() else {
         return Ok(Account(MAX_ACCOUNT));
     };
-    let mut state = arena.lock();
-    let available = arena
-        .len
-        .saturating_sub(device_reserve(arena.len))
-        .saturating_sub(state.reserved);
-    if admit && share > available {
-        return Err(NoRoom { available });
-    }
-    // Ids are never reused (a late free of a closed account's block must not count against
-    // another's); 2^24 of them outlast any process.
-    let id = state.next_account;
-    if id >= MAX_ACCOUNT {
-        return Err(NoRoom { available: 0 });
-    }
-    state.next_account += 1;
-    state.reserved = state.reserved.saturating_add(share);
-    state.accounts.insert(id, Usage { used: 0, share });
-    Ok(Account(id))
+    arena.lock().slabs.open(share, admit).map(Account)
 }
 
 /// Closes an account: its share goes back to the arena. Blocks still charged to it are
 /// freed later without counting against anyone.
 pub fn close_account(account: Account) {
-    let Some(arena) = ARENA.get() else { return };
-    let mut state = arena.lock();
-    if let Some(usage) = state.accounts.remove(&account.0) {
-        state.reserved = state.reserved.saturating_sub(usage.share);
+    if let Some(arena) = ARENA.get() {
+        arena.lock().slabs.close(account.0);
     }
 }
 
-/// What `account` holds now, and its share; `None` without an arena.
+/// What `account` holds now, and its share; `None` without an arena (or for an account
+/// closed).
 #[must_use]
 pub fn usage(account: Account) -> Option<Usage> {
-    let arena = ARENA.get()?;
-    let state = arena.lock();
-    if account == DEVICE {
-        return Some(Usage {
-            used: state.device_used,
-            share: arena.len.saturating_sub(state.reserved),
-        });
-    }
-    state.accounts.get(&account.0).copied()
+    ARENA.get()?.lock().slabs.usage(account.0)
 }
 
-/// Bytes of the arena not handed out, if one is installed.
+/// Bytes of the arena in chunks no account holds, if one is installed.
 #[must_use]
 pub fn free() -> Option<usize> {
-    let arena = ARENA.get()?;
-    let state = arena.lock();
-    Some(arena.len.saturating_sub(state.in_use))
+    Some(ARENA.get()?.lock().slabs.free_bytes())
 }
 
 /// Charges this thread's allocations to `account` until the guard drops (then to what they
@@ -320,24 +272,6 @@ impl Arena {
     }
 }
 
-impl State {
-    fn charge(&mut self, account: u32, bytes: usize) {
-        match self.accounts.get_mut(&account) {
-            Some(usage) => usage.used = usage.used.saturating_add(bytes),
-            None if account == 0 => self.device_used = self.device_used.saturating_add(bytes),
-            None => {}
-        }
-    }
-
-    fn credit(&mut self, account: u32, bytes: usize) {
-        match self.accounts.get_mut(&account) {
-            Some(usage) => usage.used = usage.used.saturating_sub(bytes),
-            None if account == 0 => self.device_used = self.device_used.saturating_sub(bytes),
-            None => {}
-        }
-    }
-}
-
 /// The class of a block for `size` bytes of payload.
 fn class_of(size: usize) -> Option<usize> {
     let total = size.checked_add(HEADER)?;
@@ -350,34 +284,20 @@ fn class_of(size: usize) -> Option<usize> {
 fn allocate(size: usize) -> *mut u8 {
     let account = CHARGED.with(Cell::get);
     if let (Some(arena), Some(class)) = (ARENA.get(), class_of(size)) {
-        let block_len = CLASSES.get(class).copied().unwrap_or(0);
         let mut state = arena.lock();
-        let offset = match state.free.get_mut(class).and_then(Vec::pop) {
-            Some(offset) => Some(offset),
-            None if state.bump + block_len <= arena.len => {
-                let offset = state.bump;
-                state.bump += block_len;
-                Some(offset)
-            }
-            None => None,
-        };
-        let Some(offset) = offset else {
-            state.refused += 1;
-            if state.refused == 1 {
+        let Some(offset) = state.slabs.allocate(account, class) else {
+            if state.slabs.refused == 1 {
                 // Said once, while it happens: the arena's accounting was meant to make this
                 // impossible.
                 eprintln!("ihsm: the locked arena is full; an allocation was refused");
             }
             return core::ptr::null_mut();
         };
-        state.in_use += block_len;
-        state.peak = state.peak.max(state.in_use);
-        state.charge(account, block_len);
         drop(state);
         let block = (arena.base + offset) as *mut u8;
-        // SAFETY: `block..block + block_len` lies in the arena (bump and free lists only
-        // hold offsets of whole blocks inside `len`), is 16-aligned (the base is
-        // page-aligned and every class a multiple of 16), and is owned by no one else (it
+        // SAFETY: `block..block + CLASSES[class]` lies in the arena (the slabs hand out only
+        // offsets of whole blocks inside whole chunks inside `len`), is 16-aligned (the base
+        // is page-aligned and every class divides a chunk), and is owned by no one else (it
         // was free).
         unsafe { write_header(block, size, tag(account, class)) };
         // SAFETY: within the block, past its header.
@@ -420,13 +340,14 @@ unsafe fn write_header(block: *mut u8, size: usize, tag: u64) {
     }
 }
 
-/// The payload size, class and account of a block handed out by [`allocate`]; `None` for a
-/// block without this arena's header (or an arena class outside the arena).
+/// The payload size and class of a block handed out by [`allocate`]; `None` for a block
+/// without this arena's header (or an arena class outside the arena). (The header's account
+/// bits are for a reader of memory; the chunk's owner is what counts.)
 ///
 /// # Safety
 /// `ptr` must be a live block of at least `HEADER` bytes before it: one from [`allocate`], or
 /// one AWS-LC's own `malloc` made (its 8-byte prefix follows a C allocator's chunk header).
-unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32, u32)> {
+unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32)> {
     // SAFETY: by the caller, `HEADER` readable bytes precede `ptr`.
     let (size, tag) = unsafe {
         let block = ptr.sub(HEADER);
@@ -439,7 +360,6 @@ unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32, u32)> {
         return None;
     }
     let class = u32::try_from(tag & 0xFF).ok()?;
-    let account = u32::try_from((tag >> 8) & u64::from(MAX_ACCOUNT)).ok()?;
     if class != HEAP {
         let arena = ARENA.get()?;
         let block = ptr as usize - HEADER;
@@ -448,7 +368,7 @@ unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32, u32)> {
             return None;
         }
     }
-    Some((usize::try_from(size).ok()?, class, account))
+    Some((usize::try_from(size).ok()?, class))
 }
 
 /// Wipes and releases a block.
@@ -457,7 +377,7 @@ unsafe fn header_of(ptr: *mut u8) -> Option<(usize, u32, u32)> {
 /// `ptr` must have come from [`allocate`] and not have been freed.
 unsafe fn release(ptr: *mut u8) {
     // SAFETY: by the caller.
-    let Some((size, class, account)) = (unsafe { header_of(ptr) }) else {
+    let Some((size, class)) = (unsafe { header_of(ptr) }) else {
         // Not this arena's: left alone (see `install`).
         return;
     };
@@ -474,13 +394,11 @@ unsafe fn release(ptr: *mut u8) {
     }
     let Some(arena) = ARENA.get() else { return };
     let class = usize::try_from(class).unwrap_or(usize::MAX);
-    let block_len = CLASSES.get(class).copied().unwrap_or(0);
-    let mut state = arena.lock();
-    state.in_use = state.in_use.saturating_sub(block_len);
-    state.credit(account, block_len);
-    if let Some(free) = state.free.get_mut(class) {
-        free.push(block as usize - arena.base);
-    }
+    // The chunk knows its owner: the block goes back to that account, whoever frees it.
+    arena
+        .lock()
+        .slabs
+        .release(block as usize - arena.base, class);
 }
 
 extern "C" fn arena_malloc(size: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
@@ -509,7 +427,7 @@ extern "C" fn arena_realloc(
     // both blocks' payloads; then the old block is released once.
     unsafe {
         match header_of(ptr.cast()) {
-            Some((old, _, _)) => {
+            Some((old, _)) => {
                 core::ptr::copy_nonoverlapping(ptr.cast::<u8>(), fresh, old.min(size));
                 release(ptr.cast());
             }
