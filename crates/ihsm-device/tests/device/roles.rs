@@ -542,8 +542,10 @@ fn roles_document_matches_the_table() {
          daemon also divides what it does not count as quotas: its slow pool (a queue and \
          at most as many running jobs as there are cores per partition; `Busy` when a \
          partition's queue is full), its processors (while partitions are active together \
-         they share the requests running at once) and the memory of frames being received; \
-         the admin's connections are counted apart from the partitions'.\n\
+         they share the requests running at once), the memory of frames being received, \
+         and the input multi-part operations hold back (16 MiB a partition, \
+         `QuotaExceeded`); the admin's connections are counted apart from the \
+         partitions'.\n\
          - `FindObjects` cursors: single-use, valid for the next page of the same template in \
          the same session, until the session starts another search or closes \
          (`CursorInvalid`).\n\n\
