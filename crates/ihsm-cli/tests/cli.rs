@@ -127,7 +127,10 @@ fn every_command_works_end_to_end() {
     assert!(status.contains("Development"), "{status}");
     assert!(status.contains("Operational"), "{status}");
     assert!(status.contains("not set"), "{status}");
-    assert!(status.contains("locked mem:"), "the locked memory is reported: {status}");
+    assert!(
+        status.contains("locked mem:"),
+        "the locked memory is reported: {status}"
+    );
     cli.ok(&["admin", "init"]);
     let created = cli.ok(&["partition", "create", "web"]);
     assert!(created.contains("web.sock"), "{created}");
