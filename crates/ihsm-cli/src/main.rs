@@ -447,10 +447,11 @@ fn status(ctx: &Ctx) -> Result<(), String> {
         }
         if let Some(memory) = &status.locked_memory {
             text.push_str(&format!(
-                "\nlocked mem:  {} KiB of {} KiB in use ({} KiB reserved for partitions){}",
+                "\nlocked mem:  {} KiB of {} KiB in use ({} KiB reserved for partitions), {} refused{}",
                 memory.in_use >> 10,
                 memory.capacity >> 10,
                 memory.reserved >> 10,
+                memory.refused,
                 if memory.locked { "" } else { "; NOT locked (mlock failed)" },
             ));
         }

@@ -128,7 +128,7 @@ fn every_command_works_end_to_end() {
     assert!(status.contains("Operational"), "{status}");
     assert!(status.contains("not set"), "{status}");
     assert!(
-        status.contains("locked mem:"),
+        status.contains("locked mem:") && status.contains(", 0 refused"),
         "the locked memory is reported: {status}"
     );
     cli.ok(&["admin", "init"]);

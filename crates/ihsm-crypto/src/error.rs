@@ -34,6 +34,12 @@ pub enum Error {
     PairwiseTestFailed,
     /// The per-key usage limit was reached (e.g. the AES-GCM invocation cap).
     UsageLimitReached,
+    /// A key would grow in locked memory on this use (an RSA key builds its Montgomery
+    /// contexts on its first use and a blinding for each use more than ever ran at once),
+    /// and the share of the locked arena this thread's work is charged to has no room.
+    QuotaExceeded,
+    /// As [`Error::QuotaExceeded`], but the locked arena as a whole has no room.
+    LockedMemoryExhausted,
     /// AWS-LC reported an internal failure that is not attributable to the input.
     Internal,
 }
@@ -50,6 +56,8 @@ impl fmt::Display for Error {
             Error::VerificationFailed => "verification failed",
             Error::PairwiseTestFailed => "pairwise consistency test failed",
             Error::UsageLimitReached => "key usage limit reached",
+            Error::QuotaExceeded => "the share of locked memory has no room for this use",
+            Error::LockedMemoryExhausted => "the locked memory has no room for this use",
             Error::Internal => "internal crypto engine failure",
         };
         f.write_str(text)

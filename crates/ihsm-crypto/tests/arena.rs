@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ihsm_crypto::{arena, Curve, Engine, HashAlg, RsaBits, SecretBytes};
+use ihsm_crypto::{arena, Curve, Engine, Error, HashAlg, RsaBits, RsaSignatureScheme, SecretBytes};
 
 #[test]
 fn aws_lc_keys_and_secret_bytes_live_in_the_arena_and_go_back_wiped() {
@@ -84,4 +84,110 @@ fn aws_lc_keys_and_secret_bytes_live_in_the_arena_and_go_back_wiped() {
     arena::close_account(tenant);
     assert_eq!(arena::usage(tenant), None);
     assert_eq!(arena::stats().unwrap().reserved, 0);
+
+    rsa_keys_grow_only_within_room(&engine);
+}
+
+/// AWS-LC builds an RSA structure's Montgomery contexts on its first use and keeps a
+/// blinding per private use running at once: a key that came in whole (imported, unwrapped,
+/// loaded) grows after the room for it was checked. Such a use is checked first, against the
+/// share of the account the thread charges, and refused without room; later uses at a
+/// level of concurrency reached before add nothing and need no room.
+fn rsa_keys_grow_only_within_room(engine: &Engine) {
+    let generated = engine.generate_rsa_key(RsaBits::Rsa4096).unwrap().value;
+    let pkcs8 = generated.pkcs8().expose().to_vec();
+    let spki = generated.public_key().spki().to_vec();
+    drop(generated);
+    let in_use = || arena::stats().unwrap().in_use;
+    let message = b"grow";
+    let scheme = RsaSignatureScheme::Pkcs1;
+    let sign = |key| engine.rsa_sign(key, scheme, HashAlg::Sha256, message);
+
+    // A tenant whose share is full: the first signature and the first verification are
+    // refused, and nothing grows.
+    let tenant = arena::open_account(256 << 10, true).unwrap();
+    let charge = arena::charge_to(tenant);
+    let private = engine.rsa_private_key_from_pkcs8(&pkcs8).unwrap();
+    let public = engine.rsa_public_key(&spki).unwrap();
+    let mut filler = Vec::new();
+    while arena::usage(tenant).unwrap().used + (16 << 10) <= 256 << 10 {
+        filler.push(SecretBytes::from_slice(&[9; 4000]));
+    }
+    let before = in_use();
+    assert_eq!(sign(&private).unwrap_err(), Error::QuotaExceeded);
+    assert_eq!(
+        sign(&private).unwrap_err(),
+        Error::QuotaExceeded,
+        "still not let in"
+    );
+    let signature = {
+        drop(charge);
+        let signature = sign(&private).expect("the device's share has room").value;
+        let _charge = arena::charge_to(tenant);
+        assert_eq!(
+            engine
+                .rsa_verify(&public, scheme, HashAlg::Sha256, message, &signature)
+                .unwrap_err(),
+            Error::QuotaExceeded
+        );
+        assert_eq!(
+            engine
+                .rsa_oaep_decrypt(&private, HashAlg::Sha256, b"", &[0; 512])
+                .unwrap_err(),
+            Error::QuotaExceeded
+        );
+        signature
+    };
+    // (The signature above grew the key in the device's account; what follows uses the
+    // public key and the decryption side, still unused.)
+    let _charge = arena::charge_to(tenant);
+    let grown = in_use();
+    assert!(
+        grown >= before + (8 << 10),
+        "{grown} over {before}: the device's signature"
+    );
+
+    // With room, the first use of each side grows the key, once; later ones are free.
+    filler.clear();
+    let first = in_use();
+    let _ = engine
+        .rsa_verify(&public, scheme, HashAlg::Sha256, message, &signature)
+        .unwrap();
+    let verified = in_use();
+    assert!(verified > first + 2048, "{verified} over {first}");
+    let _ = engine
+        .rsa_verify(&public, scheme, HashAlg::Sha256, message, &signature)
+        .unwrap();
+    let sealed = engine
+        .rsa_oaep_encrypt(&public, HashAlg::Sha256, b"", message)
+        .unwrap()
+        .value;
+    let encrypted = in_use();
+    assert_eq!(
+        engine
+            .rsa_oaep_decrypt(&private, HashAlg::Sha256, b"", &sealed)
+            .unwrap()
+            .value
+            .expose(),
+        message
+    );
+    let decrypted = in_use();
+    assert!(
+        decrypted > encrypted + (8 << 10),
+        "{decrypted} over {encrypted}"
+    );
+    for _ in 0..3 {
+        let _ = sign(&private).unwrap();
+        let _ = engine
+            .rsa_verify(&public, scheme, HashAlg::Sha256, message, &signature)
+            .unwrap();
+        let _ = engine
+            .rsa_oaep_decrypt(&private, HashAlg::Sha256, b"", &sealed)
+            .unwrap();
+    }
+    assert_eq!(in_use(), decrypted, "later uses add nothing");
+    let usage = arena::usage(tenant).unwrap();
+    assert!(usage.used <= usage.share, "{usage:?}");
+    drop((private, public, filler));
+    arena::close_account(tenant);
 }

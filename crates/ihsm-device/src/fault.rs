@@ -75,6 +75,8 @@ impl From<CryptoError> for Fault {
             CryptoError::InvalidLength => Status::DataLenRange,
             CryptoError::VerificationFailed => Status::VerificationFailed,
             CryptoError::UsageLimitReached => Status::UsageLimitReached,
+            CryptoError::QuotaExceeded => Status::QuotaExceeded,
+            CryptoError::LockedMemoryExhausted => Status::LockedMemoryExhausted,
             _ => Status::Internal,
         })
     }

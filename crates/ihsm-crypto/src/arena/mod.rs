@@ -247,6 +247,30 @@ pub fn free() -> Option<usize> {
     Some(ARENA.get()?.lock().slabs.free_bytes())
 }
 
+/// What the arena keeps free beside anything an account is let to add to its keys (a new
+/// key, or what a key builds on a use): the room every account's passing work needs.
+pub const MARGIN: usize = 256 << 10;
+
+/// Whether the account this thread's allocations are charged to may add `bytes` to what it
+/// keeps: within its share (`QuotaExceeded`), with [`MARGIN`] left in the arena
+/// (`LockedMemoryExhausted`). Always without an arena.
+pub(crate) fn room_for(bytes: usize) -> crate::Result<()> {
+    let Some(arena) = ARENA.get() else {
+        return Ok(());
+    };
+    let account = CHARGED.with(Cell::get);
+    let state = arena.lock();
+    if let Some(usage) = state.slabs.usage(account) {
+        if usage.used.saturating_add(bytes) > usage.share {
+            return Err(crate::Error::QuotaExceeded);
+        }
+    }
+    if state.slabs.free_bytes() < bytes.saturating_add(MARGIN) {
+        return Err(crate::Error::LockedMemoryExhausted);
+    }
+    Ok(())
+}
+
 /// Charges this thread's allocations to `account` until the guard drops (then to what they
 /// were charged to before).
 #[must_use]

@@ -5,7 +5,7 @@
 //! beside the serialised bytes, so an operation never re-parses a key. One file per family.
 
 mod ec;
-mod rsa;
+pub(crate) mod rsa;
 mod symmetric;
 
 use core::fmt;

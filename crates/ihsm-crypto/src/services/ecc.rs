@@ -104,6 +104,7 @@ impl Engine {
             service: ecdsa_sign_service(key.curve(), hash, false),
             context: DigestSignContext::new(key.pkey(), hash, Padding::Ecdsa, true)?,
             ecdsa_scalar_len: Some(key.curve().scalar_len()),
+            rsa: None,
         })
     }
 
@@ -115,6 +116,7 @@ impl Engine {
             service: ecdsa_verify_service(key.curve(), hash, false),
             context: DigestSignContext::new(key.pkey(), hash, Padding::Ecdsa, false)?,
             ecdsa_scalar_len: Some(key.curve().scalar_len()),
+            rsa: None,
         })
     }
 

@@ -2,6 +2,8 @@
 //! RSASSA-PKCS1-v1_5 and RSASSA-PSS (message or caller-supplied digest, single- or
 //! multi-part), and RSAES-OAEP with SHA-256/384/512 and labels.
 
+use std::sync::Arc;
+
 use aws_lc_rs::rsa::{
     OaepAlgorithm, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512,
 };
@@ -43,6 +45,7 @@ impl Engine {
             self.enter_error_state();
             return Err(Error::PairwiseTestFailed);
         }
+        key.used_by_pairwise_test();
         self.ready()?;
         Ok(pair.map(|_| key))
     }
@@ -67,7 +70,10 @@ impl Engine {
     ) -> Result<Indicated<Vec<u8>>> {
         check_salt(key.bits(), scheme, hash)?;
         let service = sign_service(key.bits(), scheme, hash, false);
-        self.run(service, || rsa_sign_message(key, scheme, hash, message))
+        self.run(service, || {
+            let _use = key.signing().enter()?;
+            rsa_sign_message(key, scheme, hash, message)
+        })
     }
 
     /// Signs a caller-supplied digest (never approved).
@@ -81,6 +87,7 @@ impl Engine {
         check_salt(key.bits(), scheme, hash)?;
         let service = sign_service(key.bits(), scheme, hash, true);
         self.run(service, || {
+            let _use = key.signing().enter()?;
             shim::sign_digest(key.pkey(), hash, padding(scheme), digest)
         })
     }
@@ -96,6 +103,7 @@ impl Engine {
     ) -> Result<Indicated<()>> {
         let service = verify_service(key, scheme, hash, false);
         self.run(service, || {
+            let _use = key.verifying().enter()?;
             rsa_verify_message(key, scheme, hash, message, signature)
         })
     }
@@ -111,6 +119,7 @@ impl Engine {
     ) -> Result<Indicated<()>> {
         let service = verify_service(key, scheme, hash, true);
         self.run(service, || {
+            let _use = key.verifying().enter()?;
             shim::verify_digest(key.pkey(), hash, padding(scheme), digest, signature)
         })
     }
@@ -129,6 +138,7 @@ impl Engine {
             service: sign_service(key.bits(), scheme, hash, false),
             context: DigestSignContext::new(key.pkey(), hash, padding(scheme), true)?,
             ecdsa_scalar_len: None,
+            rsa: Some(Arc::clone(key.signing())),
         })
     }
 
@@ -145,6 +155,7 @@ impl Engine {
             service: verify_service(key, scheme, hash, false),
             context: DigestSignContext::new(key.pkey(), hash, padding(scheme), false)?,
             ecdsa_scalar_len: None,
+            rsa: Some(Arc::clone(key.verifying())),
         })
     }
 
@@ -161,7 +172,10 @@ impl Engine {
                 bits: key.bits(),
                 hash,
             },
-            || oaep_encrypt(key, hash, label, plaintext),
+            || {
+                let _use = key.encrypting().enter()?;
+                oaep_encrypt(key, hash, label, plaintext)
+            },
         )
     }
 
@@ -178,7 +192,10 @@ impl Engine {
                 bits: key.bits(),
                 hash,
             },
-            || oaep_decrypt(key, hash, label, ciphertext),
+            || {
+                let _use = key.decrypting().enter()?;
+                oaep_decrypt(key, hash, label, ciphertext)
+            },
         )
     }
 }

@@ -2,9 +2,12 @@
 //! ECDSA and RSA. Streaming goes through `EVP_DigestSign*`, so the module hashes the message
 //! itself and the result is an approved service where the one-shot form is.
 
+use std::sync::Arc;
+
 use crate::ecdsa_sig;
 use crate::engine::{Engine, Indicated};
 use crate::error::Result;
+use crate::keys::rsa::Gauge;
 use crate::policy::Service;
 use crate::shim::DigestSignContext;
 
@@ -15,6 +18,8 @@ pub struct SignContext {
     pub(crate) context: DigestSignContext,
     /// For ECDSA: the curve's scalar length, to turn DER into `r || s`.
     pub(crate) ecdsa_scalar_len: Option<usize>,
+    /// For RSA: the gauge of the key's uses (the key is used at the final step).
+    pub(crate) rsa: Option<Arc<Gauge>>,
 }
 
 impl SignContext {
@@ -31,8 +36,10 @@ impl SignContext {
             service,
             context,
             ecdsa_scalar_len,
+            rsa,
         } = self;
         engine.run(service, || {
+            let _use = rsa.as_ref().map(Gauge::enter).transpose()?;
             let signature = context.sign_final()?;
             match ecdsa_scalar_len {
                 Some(len) => ecdsa_sig::der_to_fixed(&signature, len),
@@ -48,6 +55,7 @@ pub struct VerifyContext {
     pub(crate) service: Service,
     pub(crate) context: DigestSignContext,
     pub(crate) ecdsa_scalar_len: Option<usize>,
+    pub(crate) rsa: Option<Arc<Gauge>>,
 }
 
 impl VerifyContext {
@@ -64,10 +72,14 @@ impl VerifyContext {
             service,
             context,
             ecdsa_scalar_len,
+            rsa,
         } = self;
-        engine.run(service, || match ecdsa_scalar_len {
-            Some(len) => context.verify_final(&ecdsa_sig::fixed_to_der(signature, len)?),
-            None => context.verify_final(signature),
+        engine.run(service, || {
+            let _use = rsa.as_ref().map(Gauge::enter).transpose()?;
+            match ecdsa_scalar_len {
+                Some(len) => context.verify_final(&ecdsa_sig::fixed_to_der(signature, len)?),
+                None => context.verify_final(signature),
+            }
         })
     }
 }

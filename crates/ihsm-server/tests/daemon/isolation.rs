@@ -550,6 +550,96 @@ fn s29_one_partition_cannot_take_the_locked_memory_of_another() {
     p521(&a).expect("A's share has room again once its session keys are gone");
 }
 
+/// RSA public keys made from an SPKI are small when they come in, and AWS-LC builds each
+/// one's Montgomery context on its first verification or encryption (3 KiB at 4096 bits,
+/// 10 KiB for a private key's first signature or decryption) and keeps it. Using hundreds of
+/// them for the first time once took a partition to 2.9 times its share and, with the
+/// arena drained, stopped the daemon. Now a use that may grow a key checks the share first.
+#[test]
+fn s29_keys_grow_on_first_use_only_within_their_share() {
+    use ihsm_client::proto::{
+        Attribute, AttributeReading, AttributeType, AttributeTypes, HashAlg, KeyType, Mechanism,
+        ObjectClass, RsaOaepParams,
+    };
+    let daemon = small_arena();
+    let a = with_share(&daemon, "a", 1 << 20);
+    let b = with_share(&daemon, "b", 1 << 20);
+    let empty = || Template::new(vec![]).unwrap();
+    let (public, _) = a
+        .generate_key_pair(KeyPairSpec::Rsa(RsaKeySize::Rsa4096), empty(), empty())
+        .unwrap()
+        .value;
+    let spki = a
+        .get_attributes(
+            public,
+            AttributeTypes::new(vec![AttributeType::PublicKeyInfo]).unwrap(),
+        )
+        .unwrap()
+        .into_iter()
+        .find_map(|reading| match reading {
+            AttributeReading::Value(Attribute::PublicKeyInfo(spki)) => Some(spki),
+            _ => None,
+        })
+        .unwrap();
+    let mut keys = Vec::new();
+    loop {
+        let template = Template::new(vec![
+            Attribute::Class(ObjectClass::PublicKey),
+            Attribute::KeyType(KeyType::Rsa),
+            Attribute::Token(false),
+            Attribute::Verify(true),
+            Attribute::Encrypt(true),
+            Attribute::PublicKeyInfo(spki.clone()),
+        ])
+        .unwrap();
+        match a.create_object(template) {
+            Ok(key) => keys.push(key),
+            Err(Error::Status(Status::QuotaExceeded)) => break,
+            Err(other) => panic!("{other} after {} keys", keys.len()),
+        }
+        assert!(keys.len() < 5000, "A's keys never stopped");
+    }
+    let oaep = || {
+        Mechanism::RsaOaep(RsaOaepParams {
+            hash: HashAlg::Sha256,
+            label: None,
+        })
+    };
+    let mut used = 0;
+    let refused = keys.iter().find_map(|key| {
+        let verified = a.verify(Mechanism::RsaPkcs1Sha256, *key, b"m", &[1; 512]);
+        if let Err(Error::Status(Status::QuotaExceeded)) = verified {
+            return Some(verified.unwrap_err());
+        }
+        match a.encrypt(oaep(), *key, b"m") {
+            Ok(_) => {
+                used += 1;
+                None
+            }
+            Err(error) => Some(error),
+        }
+    });
+    assert!(
+        matches!(refused, Some(Error::Status(Status::QuotaExceeded))),
+        "{refused:?} after {used} of {} keys used",
+        keys.len()
+    );
+    let info = a.client().partition_info().unwrap();
+    assert!(
+        info.locked_bytes <= info.quotas.max_locked_bytes,
+        "A holds {} of its {} bytes",
+        info.locked_bytes,
+        info.quotas.max_locked_bytes
+    );
+    // The keys already used go on working; B and the admin are untouched.
+    a.encrypt(oaep(), keys[0], b"again").unwrap();
+    for _ in 0..5 {
+        p521(&b).expect("B's keys have B's share");
+    }
+    let status = admin(&daemon).client().status().unwrap();
+    assert_eq!(status.locked_memory.unwrap().refused, 0);
+}
+
 /// The room the device checks for before making each kind of key covers what the key then
 /// takes (if it did not, a share could be overrun by the last key let in). The arena counts
 /// whole 16 KiB chunks, one size class each, so a kind's first keys also take the chunks its
