@@ -4,9 +4,10 @@
 //! At start, `ihsmd` refuses, and says why, a state directory that is a symbolic link, is not
 //! owned by its own uid, or is writable by group or others, and the same of anything in it
 //! and in its `partitions` directory; the fuses file (the device secret) may not be readable
-//! by group or others either. An ancestor of the directory may not be writable by others
-//! without the sticky bit, nor owned by anyone but root or ihsmd's uid: either would let
-//! another user put a directory of their own in its place between two starts.
+//! by group or others either. An ancestor of the directory (a link on the way included) may
+//! not be owned by anyone but root or ihsmd's uid, nor writable without the sticky bit by
+//! others or by a group other than root's: any of them would let another user put a
+//! directory of their own in its place between two starts.
 //!
 //! Once checked, the directory is opened once (`O_NOFOLLOW`), and every file in it is opened
 //! relative to that descriptor with `O_NOFOLLOW`, then checked again on the descriptor it
@@ -404,13 +405,16 @@ fn scan(
 }
 
 /// Refuses an ancestor another user could rename the state directory out of: one owned by
-/// neither root nor ihsmd's uid, or writable by others without the sticky bit. Every
-/// ancestor must exist.
+/// neither root nor ihsmd's uid, writable by others without the sticky bit, or writable by
+/// a group other than root's without it (or by root's group and anyone an access ACL names:
+/// the group bits of a file with an ACL are its mask). An ancestor that is a symbolic link is
+/// judged by its owner here (its target is checked on the real path), and every ancestor must
+/// exist.
 fn check_ancestors(path: &Path, uid: u32) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
     for ancestor in path.ancestors().skip(1) {
-        let meta = std::fs::metadata(ancestor)
+        let meta = std::fs::symlink_metadata(ancestor)
             .map_err(|e| format!("cannot inspect {}: {e}", ancestor.display()))?;
-        use std::os::unix::fs::MetadataExt;
         let owner = meta.uid();
         if owner != 0 && owner != uid {
             return Err(format!(
@@ -418,14 +422,36 @@ fn check_ancestors(path: &Path, uid: u32) -> Result<(), String> {
                 ancestor.display()
             ));
         }
+        if meta.file_type().is_symlink() {
+            continue;
+        }
         let mode = meta.mode();
-        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+        let sticky = mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && !sticky {
             return Err(format!(
                 "{} (above the state directory) is writable by others without the sticky bit (mode {:o}): anyone could replace the state directory (refused)",
                 ancestor.display(),
                 mode & 0o7777
             ));
         }
+        if mode & 0o020 != 0 && !sticky && (meta.gid() != 0 || has_access_acl(ancestor)) {
+            return Err(format!(
+                "{} (above the state directory) is writable by group {} or by users its ACL names, without the sticky bit (mode {:o}): they could replace the state directory (refused)",
+                ancestor.display(),
+                meta.gid(),
+                mode & 0o7777
+            ));
+        }
     }
     Ok(())
+}
+
+/// Whether `path` (not a link) has a POSIX access ACL; one that cannot be read counts as
+/// one.
+fn has_access_acl(path: &Path) -> bool {
+    match fs::getxattr(path, "system.posix_acl_access", &mut [0u8; 0][..]) {
+        Ok(_) => true,
+        Err(Errno::NODATA | Errno::NOTSUP) => false,
+        Err(_) => true,
+    }
 }

@@ -148,6 +148,80 @@ fn s27_a_world_writable_ancestor_without_the_sticky_bit_is_refused() {
     assert!(ready.contains("ready"), "{ready}");
 }
 
+/// A group-writable ancestor lets the group's members rename the state directory away and
+/// put their own in its place; one whose group is root's is as trusted as root, unless an
+/// access ACL names others (its group bits are then the ACL's mask).
+#[test]
+fn s27_a_group_writable_ancestor_is_refused_unless_the_group_is_roots() {
+    if !is_root() {
+        eprintln!("SKIPPED: only root can give a directory another group");
+        return;
+    }
+    let parent = parent();
+    let state = parent.path().join("state");
+    std::os::unix::fs::lchown(parent.path(), None, Some(NOBODY)).unwrap();
+    set_mode(parent.path(), 0o775);
+    let said = refused(&state);
+    assert!(said.contains("writable by group 65534"), "{said}");
+    assert!(!state.exists(), "no state directory made under it");
+    std::os::unix::fs::lchown(parent.path(), None, Some(0)).unwrap();
+    set_mode(parent.path(), 0o775);
+    // POSIX ACL, version 2: owner rwx, user nobody rwx, group r-x, mask rwx, others r-x.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 7u16, u32::MAX),
+        (0x02, 7, NOBODY),
+        (0x04, 5, u32::MAX),
+        (0x10, 7, u32::MAX),
+        (0x20, 5, u32::MAX),
+    ] {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&id.to_le_bytes());
+    }
+    match rustix::fs::setxattr(
+        parent.path(),
+        "system.posix_acl_access",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    ) {
+        Ok(()) => {
+            let said = refused(&state);
+            assert!(said.contains("by users its ACL names"), "{said}");
+            rustix::fs::removexattr(parent.path(), "system.posix_acl_access").unwrap();
+        }
+        Err(error) => eprintln!("(no ACLs on this file system: {error})"),
+    }
+    set_mode(parent.path(), 0o775);
+    let mut command = Command::new(ihsmd());
+    command.arg("--state-dir").arg(&state);
+    let (mut child, ready) = spawn_daemon(command);
+    ihsm_testkit::daemon::terminate(child.id());
+    assert!(child.wait().unwrap().success());
+    assert!(ready.contains("ready"), "root's group may write: {ready}");
+}
+
+/// A symbolic link on the written path is as much an ancestor as a directory: another user's
+/// link, even in a directory they may not write, is theirs to replace where its directory is
+/// sticky (as /tmp is), and was judged only by what it pointed to.
+#[test]
+fn s27_an_ancestor_link_of_another_user_is_refused() {
+    if !is_root() {
+        eprintln!("SKIPPED: only root can make a link another user owns");
+        return;
+    }
+    let parent = parent();
+    let real = parent.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    set_mode(&real, 0o755);
+    let link = parent.path().join("link");
+    symlink(&real, &link).unwrap();
+    give_to_nobody(&link);
+    let said = refused(&link.join("state"));
+    assert!(said.contains("owned by uid 65534"), "{said}");
+    assert!(!real.join("state").exists(), "nothing made behind it");
+}
+
 /// Fuses planted by someone else would give every key to whoever chose the device secret.
 #[test]
 fn s27_planted_fuses_are_refused() {
