@@ -279,7 +279,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10.0);
-    // IHSM_FAIRNESS_ONLY=keygen,logins,connections,signatures,memory runs only those floods.
+    // IHSM_FAIRNESS_ONLY=keygen,logins,connections,signatures,memory,churn runs only those floods.
     let only = std::env::var("IHSM_FAIRNESS_ONLY").unwrap_or_default();
     let runs = |phase: &str| only.is_empty() || only.split(',').any(|p| p == phase);
     let daemon = Daemon::start(Path::new(env!("CARGO_BIN_EXE_ihsmd")));
@@ -420,6 +420,39 @@ fn main() {
                     )
                     .map(|_| ())
             },
+        );
+    }
+
+    // 6. Connection churn: 8 threads open connections to A and close them at once, as fast
+    //    as they can (each connection once cost a thread started and ended).
+    if runs("churn") {
+        let idle_p99 = bench.idle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let opened = Arc::new(AtomicU64::new(0));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (stop, opened) = (stop.clone(), opened.clone());
+                let socket = daemon.partition_socket("a");
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                            opened.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(1));
+        let seen = measure(&daemon, &b, key, seconds);
+        stop.store(true, Ordering::Relaxed);
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        row(
+            "8 threads opening and closing connections",
+            idle_p99,
+            &seen,
+            &format!("{} opened", opened.load(Ordering::Relaxed)),
         );
     }
 }

@@ -3,8 +3,8 @@
 //! It hardens the process, reads (or on first start makes) a development device's fuses,
 //! powers the crypto engine on, opens the sealed store, powers the device core on over them,
 //! and serves the admin socket and one socket per partition until SIGTERM or SIGINT. Each
-//! connection has its own thread, which serves fast requests itself; slow ones (key
-//! generation, PIN hashing) go to a bounded pool. There is no async runtime and no hand-off
+//! connection has its own thread (kept for the next connection once it ends), which serves
+//! fast requests itself; slow ones (key generation, PIN hashing) go to a bounded pool. There is no async runtime and no hand-off
 //! on the path of a fast request.
 //!
 //! What it must never do: serve a byte the protocol decoder has not checked; allocate a
@@ -22,5 +22,6 @@ pub mod pool;
 mod server;
 pub mod state_dir;
 pub mod tenants;
+mod threads;
 
 pub use server::{log, run, ServerConfig};

@@ -25,6 +25,7 @@ use crate::harden;
 use crate::pool::{Pool, PoolLimits};
 use crate::state_dir::{Place, SocketId, StateDir, ADMIN_SOCKET, COUNTER, STORE};
 use crate::tenants::{FrameBudget, Turns};
+use crate::threads::Threads;
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -110,6 +111,8 @@ pub(crate) struct Shared {
     /// Connections to the admin socket now.
     pub(crate) admin_active: AtomicUsize,
     pub(crate) next_connection: AtomicU64,
+    /// The connections' threads.
+    pub(crate) threads: Arc<Threads>,
 }
 
 impl Shared {
@@ -363,6 +366,7 @@ pub fn run(config: ServerConfig) -> Result<(), String> {
         active: AtomicUsize::new(0),
         admin_active: AtomicUsize::new(0),
         next_connection: AtomicU64::new(1),
+        threads: Arc::default(),
     });
     let admin = Listener::bind(&dir, Place::Root, ADMIN_SOCKET, Socket::Admin)?;
     shared

@@ -543,9 +543,13 @@ fn roles_document_matches_the_table() {
          at most as many running jobs as there are cores per partition; `Busy` when a \
          partition's queue is full), its processors (while partitions are active together \
          they share the requests running at once), the memory of frames being received, \
-         and the input multi-part operations hold back (16 MiB a partition, \
-         `QuotaExceeded`); the admin's connections are counted apart from the \
-         partitions'.\n\
+         the input multi-part operations hold back (16 MiB a partition, `QuotaExceeded`), \
+         and the rate of new connections (a thousand a second on a partition's socket, 128 \
+         at once; the rest wait in the socket's backlog); the admin's connections are \
+         counted apart from the partitions'. What a key builds in locked memory on a use \
+         (an RSA key's contexts on its first use, a blinding for each use more than ever \
+         ran at once, an AES key's GCM contexts) is checked against the partition's share \
+         before that use (`QuotaExceeded`).\n\
          - `FindObjects` cursors: single-use, valid for the next page of the same template in \
          the same session, until the session starts another search or closes \
          (`CursorInvalid`).\n\n\

@@ -698,6 +698,41 @@ fn locked_memory_rooms_cover_what_keys_take() {
     }
 }
 
+/// Each connection once cost a thread started and ended, and starting and ending threads
+/// takes the process's memory-map lock that every thread's page faults wait on: partition
+/// A opening and closing connections in a loop (a thousand threads a second) made B's new
+/// connections wait 100 ms for their first answer, 0.7 s at worst. A connection's thread
+/// is now kept for the next one: connections one after another are served by one thread.
+#[test]
+fn s29_connections_one_after_another_start_no_new_threads() {
+    let daemon = start();
+    provision(&daemon, &["a"]);
+    let threads = || -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(format!("/proc/{}/task", daemon.pid()))
+            .unwrap()
+            .map(|task| task.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let one = || {
+        let client = Client::connect(daemon.partition_socket("a")).unwrap();
+        client.status().unwrap();
+        let seen = threads();
+        drop(client);
+        // Its thread is back waiting for the next connection.
+        std::thread::sleep(Duration::from_millis(50));
+        seen
+    };
+    let first = one();
+    let mut new = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        new.extend(one().difference(&first).cloned());
+    }
+    assert!(
+        new.is_empty(),
+        "30 connections one after another started threads {new:?}"
+    );
+}
+
 /// A flood of connections on partition A's socket once kept the one accept thread on it:
 /// the admin's and B's connections waited 13 s. The listeners take turns now.
 #[test]
