@@ -3,7 +3,8 @@
 //! responses may come back in another order than the requests (the request id pairs them).
 //!
 //! Bounds: a frame's length is checked before any memory is taken for it, and its buffer
-//! grows as its bytes arrive, within the tenant's share of the frame budget; a frame must
+//! grows as its bytes arrive, within the tenant's share of the frame budget (as a reply over
+//! 4 KiB is while it is sent, or it is answered `Busy`); a frame must
 //! arrive whole within the frame timeout; a connection has at most `max_in_flight` requests
 //! in the pool (its reader waits beyond that), and its queued ones are dropped, unanswered,
 //! when it closes; its tenant runs at most so many fast requests at once; a connection that
@@ -15,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ihsm_device::{Connection, Device, Reply, Socket};
-use ihsm_proto::{Limits, Opcode, Request, Response, Status};
+use ihsm_proto::{Limits, Opcode, Request, RequestId, Response, Status};
 
 pub use crate::channel::{Channel, FrameBuffer, Received, UnixChannel};
 use crate::server::{log, Shared};
@@ -176,25 +177,26 @@ pub(crate) fn serve(
             }
         };
         let opcode = request.opcode();
+        let request_id = request.request_id;
         if !is_slow(opcode) {
             let reply = {
                 let _turn = shared.turns.take(&tenant);
                 shared.device.reply(&conn, Ok(request))
             };
-            if !channel.send(&reply.frame) {
+            if !send_reply(shared, &tenant, &*channel, request_id, reply) {
                 break "peer gone";
             }
             continue;
         }
-        let request_id = request.request_id;
         in_flight.acquire(shared.config.max_in_flight);
         let job = {
-            let (shared, conn, channel, in_flight, closed) = (
+            let (shared, conn, channel, in_flight, closed, tenant) = (
                 shared.clone(),
                 conn.clone(),
                 channel.clone(),
                 in_flight.clone(),
                 closed.clone(),
+                tenant.clone(),
             );
             Box::new(move || {
                 // Released however the job ends, a panic included, so the connection's
@@ -212,7 +214,7 @@ pub(crate) fn serve(
                     shared.reconcile_sockets();
                     shared.close_defunct();
                 }
-                channel.send(&reply.frame);
+                send_reply(&shared, &tenant, &*channel, request_id, reply);
             })
         };
         if shared.pool.submit(&tenant, job).is_err() {
@@ -236,6 +238,36 @@ pub(crate) fn serve(
     in_flight.wait_empty();
     drop(conn);
     log(&format!("connection {id}: ended ({reason})"));
+}
+
+/// Replies this large are sent without counting: a connection holds at most one reply
+/// being sent by its own thread and one per request it has in the pool.
+const UNCOUNTED_REPLY: usize = 4096;
+
+/// Sends `reply`, counted against its tenant's share of the frame budget while it is being
+/// sent (a peer that does not read holds it until the send timeout). A large reply that
+/// finds no room is dropped at once and the request answered `Busy`: without the count, a
+/// tenant's connections asking for a megabyte of random bytes each and never reading it
+/// held a megabyte of the daemon's memory each (120 of them took it from 16 to 159 MB).
+fn send_reply(
+    shared: &Shared,
+    tenant: &str,
+    channel: &dyn Channel,
+    request_id: RequestId,
+    reply: Reply,
+) -> bool {
+    let len = reply.frame.len();
+    if len <= UNCOUNTED_REPLY {
+        return channel.send(&reply.frame);
+    }
+    if !shared.frames.take(tenant, len, Instant::now()) {
+        drop(reply);
+        return channel.send(&Device::refusal(request_id, Status::Busy).frame);
+    }
+    let sent = channel.send(&reply.frame);
+    drop(reply);
+    shared.frames.give(tenant, len);
+    sent
 }
 
 fn refusal_without_id(status: Status) -> Reply {

@@ -53,9 +53,11 @@ pub struct ServerConfig {
     pub pool: PoolLimits,
     /// Fast requests one tenant runs at once on connection threads.
     pub turns_per_tenant: usize,
-    /// Bytes of frames being received, all connections together.
+    /// Bytes of frames being received and of large replies being sent, all connections
+    /// together.
     pub frame_memory: usize,
-    /// Bytes of frames being received by one tenant's connections.
+    /// Bytes of frames being received and of large replies being sent by one tenant's
+    /// connections.
     pub frame_memory_per_tenant: usize,
     /// How long shutdown waits for connections to finish their in-flight requests.
     pub drain_timeout: Duration,
@@ -96,7 +98,7 @@ pub(crate) struct Shared {
     pub(crate) device: Device,
     pub(crate) pool: Pool,
     pub(crate) config: ServerConfig,
-    /// The memory of frames being received, divided per tenant.
+    /// The memory of frames being received and replies being sent, divided per tenant.
     pub(crate) frames: Arc<FrameBudget>,
     /// Fast requests running at once, per tenant.
     pub(crate) turns: Turns,

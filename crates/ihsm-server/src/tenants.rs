@@ -1,7 +1,8 @@
 //! What the daemon's tenants (the admin socket, and each partition) share, divided so that
-//! none can take it from the others: the memory of frames being received, and the requests
-//! running at once on connection threads. (The slow pool divides its workers the same way;
-//! connections are counted per partition by the device, against its quota.)
+//! none can take it from the others: the memory of frames being received (and of large
+//! replies being sent), and the requests running at once on connection threads. (The slow
+//! pool divides its workers the same way; connections are counted per partition by the
+//! device, against its quota.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};

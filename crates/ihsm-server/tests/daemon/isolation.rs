@@ -113,7 +113,8 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixStream;
 
 use ihsm_client::proto::msgs::{
-    AttachLoginRequest, GenerateKeyPairRequest, GetStatusRequest, OpenSessionRequest,
+    AttachLoginRequest, GenerateKeyPairRequest, GenerateRandomRequest, GetStatusRequest,
+    OpenSessionRequest,
 };
 use ihsm_client::proto::{
     Attribute, ErrorStatus, KeyPairSpec, Limits, Opcode, Quotas, Request, RequestBody, RequestId,
@@ -170,6 +171,53 @@ impl Raw {
             _ => unreachable!(),
         }
     }
+}
+
+/// A reply waits in the daemon until its peer reads it (or the send timeout): 120 of A's
+/// connections asking for a megabyte of random bytes each and never reading took the daemon
+/// from 16 to 159 MB. A large reply now takes its bytes from the tenant's share of the frame
+/// memory (64 MiB) while it is sent, and one that finds no room is answered `Busy` at once.
+#[test]
+fn s29_replies_nobody_reads_hold_no_more_than_the_tenants_frame_memory() {
+    let daemon = start();
+    provision(&daemon, &[]);
+    let roomy = Quotas {
+        max_connections: 100,
+        max_sessions: 200,
+        max_locked_bytes: 2 << 20,
+        ..quotas()
+    };
+    make_partition(&daemon, "a", roomy);
+    let a = user_session(&daemon, "a");
+    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    let mut readers = Vec::new();
+    for _ in 0..80 {
+        let mut raw = Raw::connect(&daemon, "a");
+        let session = raw.session(login.issue_ticket().unwrap());
+        raw.send(
+            Some(session),
+            GenerateRandomRequest {
+                len: ihsm_client::proto::DataLen::new(1 << 20).unwrap(),
+            },
+        );
+        readers.push(raw);
+    }
+    // Every request has been served by now; then the replies are read.
+    std::thread::sleep(Duration::from_secs(1));
+    let (mut served, mut busy) = (0, 0);
+    for raw in &mut readers {
+        match raw.receive(Opcode::GenerateRandom).result {
+            Ok(_) => served += 1,
+            Err(ErrorStatus::Known(Status::Busy)) => busy += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    // 64 MiB hold 63 replies of a megabyte and their headers.
+    assert!(
+        served <= 63 && busy >= 17,
+        "{served} megabyte replies held at once, {busy} refused"
+    );
+    assert!(served >= 32, "only {served} served");
 }
 
 fn rsa_pair(bits: RsaKeySize, token: bool) -> GenerateKeyPairRequest {
