@@ -19,7 +19,7 @@ use ihsm_device::{Connection, Device, Reply, Socket};
 use ihsm_proto::{Limits, Opcode, Request, RequestId, Response, Status};
 
 pub use crate::channel::{Channel, FrameBuffer, Received, UnixChannel};
-use crate::server::{log, Shared};
+use crate::server::{log_connection, Shared};
 
 /// How often a blocked read wakes to check timeouts and shutdown.
 const TICK: Duration = Duration::from_millis(250);
@@ -121,7 +121,7 @@ pub(crate) fn serve(
         Socket::Admin => "admin".to_string(),
         Socket::Partition(name) => format!("partition {}", name.as_str()),
     };
-    log(&format!(
+    log_connection(&format!(
         "connection {id}: {label}, peer uid {} pid {}",
         peer.uid, peer.pid
     ));
@@ -237,7 +237,7 @@ pub(crate) fn serve(
     }
     in_flight.wait_empty();
     drop(conn);
-    log(&format!("connection {id}: ended ({reason})"));
+    log_connection(&format!("connection {id}: ended ({reason})"));
 }
 
 /// Replies this large are sent without counting: a connection holds at most one reply

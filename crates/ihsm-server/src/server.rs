@@ -261,6 +261,57 @@ pub fn log(line: &str) {
     let _ = writeln!(err, "ihsmd: {line}");
 }
 
+/// A line about one connection (made, ended), at most [`CHATTER_PER_SECOND`] a second: a
+/// flood of connections once wrote 32 MB of them a minute. Lines over the rate are left
+/// out, and how many is said before the next line written.
+pub(crate) fn log_connection(line: &str) {
+    static CHATTER: Mutex<Option<Chatter>> = Mutex::new(None);
+    let mut chatter = CHATTER.lock().unwrap_or_else(PoisonError::into_inner);
+    let now = Instant::now();
+    match chatter.get_or_insert_with(|| Chatter::new(now)).admit(now) {
+        Some(0) => log(line),
+        Some(left_out) => {
+            log(&format!("({left_out} lines about connections left out)"));
+            log(line);
+        }
+        None => {}
+    }
+}
+
+/// Connection lines a second, at most.
+const CHATTER_PER_SECOND: u32 = 50;
+
+/// The rate of connection lines: so many a second, the rest counted.
+struct Chatter {
+    second: Instant,
+    written: u32,
+    left_out: u64,
+}
+
+impl Chatter {
+    fn new(now: Instant) -> Self {
+        Chatter {
+            second: now,
+            written: 0,
+            left_out: 0,
+        }
+    }
+
+    /// `Some(lines left out before this one)` if a line may be written now, `None` if not.
+    fn admit(&mut self, now: Instant) -> Option<u64> {
+        if now.saturating_duration_since(self.second) >= Duration::from_secs(1) {
+            self.second = now;
+            self.written = 0;
+        }
+        if self.written >= CHATTER_PER_SECOND {
+            self.left_out += 1;
+            return None;
+        }
+        self.written += 1;
+        Some(std::mem::take(&mut self.left_out))
+    }
+}
+
 /// Runs the daemon in the foreground until SIGTERM or SIGINT. Returns an error (for a
 /// non-zero exit) only if it could not start serving.
 pub fn run(config: ServerConfig) -> Result<(), String> {
@@ -458,4 +509,24 @@ fn shutdown(shared: &Arc<Shared>) {
         ));
     }
     log("stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_lines_over_the_rate_are_left_out_and_counted() {
+        let start = Instant::now();
+        let mut chatter = Chatter::new(start);
+        for _ in 0..CHATTER_PER_SECOND {
+            assert_eq!(chatter.admit(start), Some(0));
+        }
+        for _ in 0..1000 {
+            assert_eq!(chatter.admit(start + Duration::from_millis(500)), None);
+        }
+        let next = start + Duration::from_secs(1);
+        assert_eq!(chatter.admit(next), Some(1000), "said before the next line");
+        assert_eq!(chatter.admit(next), Some(0));
+    }
 }
