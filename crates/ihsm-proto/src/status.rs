@@ -64,9 +64,9 @@ wire_enum! {
         ErrorState = 0x0203,
         /// A tamper input fired: the module zeroized and serves nothing but `GetStatus`.
         Tampered = 0x0204,
-        /// The work queue is full, or a reply over 4 KiB found no room in the tenant's share of
-        /// the daemon's frame memory (its connections are not reading what they asked for);
-        /// retry later.
+        /// The work queue is full, or the tenant's share of the daemon's frame memory had no
+        /// room for the request's reply within a second (its connections are not reading what
+        /// they asked for); the request was not served. Retry later.
         Busy = 0x0205,
         /// The daemon is shutting down and accepts no new work.
         ShuttingDown = 0x0206,

@@ -3,8 +3,9 @@
 //! responses may come back in another order than the requests (the request id pairs them).
 //!
 //! Bounds: a frame's length is checked before any memory is taken for it, and its buffer
-//! grows as its bytes arrive, within the tenant's share of the frame budget (as a reply over
-//! 4 KiB is while it is sent, or it is answered `Busy`); a frame must
+//! grows as its bytes arrive, within the tenant's share of the frame budget (as a request's
+//! reply is: room for the largest before it is served, else `Busy` unserved, and a reply
+//! over 4 KiB's own bytes while it is sent); a frame must
 //! arrive whole within the frame timeout; a connection has at most `max_in_flight` requests
 //! in the pool (its reader waits beyond that), and its queued ones are dropped, unanswered,
 //! when it closes; its tenant runs at most so many fast requests at once; a connection that
@@ -16,10 +17,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ihsm_device::{Connection, Device, Reply, Socket};
-use ihsm_proto::{Limits, Opcode, Request, RequestId, Response, Status};
+use ihsm_proto::{Limits, Opcode, Request, Response, Status};
 
 pub use crate::channel::{Channel, FrameBuffer, Received, UnixChannel};
 use crate::server::{log_connection, Shared};
+use crate::tenants::FrameBudget;
 
 /// How often a blocked read wakes to check timeouts and shutdown.
 const TICK: Duration = Duration::from_millis(250);
@@ -179,11 +181,17 @@ pub(crate) fn serve(
         let opcode = request.opcode();
         let request_id = request.request_id;
         if !is_slow(opcode) {
-            let reply = {
-                let _turn = shared.turns.take(&tenant);
-                shared.device.reply(&conn, Ok(request))
+            let sent = match ReplyRoom::take(&shared.frames, &tenant) {
+                Some(room) => {
+                    let reply = {
+                        let _turn = shared.turns.take(&tenant);
+                        shared.device.reply(&conn, Ok(request))
+                    };
+                    room.send(&*channel, &reply)
+                }
+                None => channel.send(&Device::refusal(request_id, Status::Busy).frame),
             };
-            if !send_reply(shared, &tenant, &*channel, request_id, reply) {
+            if !sent {
                 break "peer gone";
             }
             continue;
@@ -206,6 +214,10 @@ pub(crate) fn serve(
                     // No one is waiting for the answer: a flood's backlog ends with it.
                     return;
                 }
+                let Some(room) = ReplyRoom::take(&shared.frames, &tenant) else {
+                    channel.send(&Device::refusal(request_id, Status::Busy).frame);
+                    return;
+                };
                 let reply = shared.device.reply(&conn, Ok(request));
                 if matches!(
                     opcode,
@@ -214,7 +226,7 @@ pub(crate) fn serve(
                     shared.reconcile_sockets();
                     shared.close_defunct();
                 }
-                send_reply(&shared, &tenant, &*channel, request_id, reply);
+                room.send(&*channel, &reply);
             })
         };
         if shared.pool.submit(&tenant, job).is_err() {
@@ -243,31 +255,55 @@ pub(crate) fn serve(
 /// Replies this large are sent without counting: a connection holds at most one reply
 /// being sent by its own thread and one per request it has in the pool.
 const UNCOUNTED_REPLY: usize = 4096;
+/// How long a request waits for room for its reply before it is answered `Busy`, unserved.
+const REPLY_ROOM_WAIT: Duration = Duration::from_secs(1);
 
-/// Sends `reply`, counted against its tenant's share of the frame budget while it is being
-/// sent (a peer that does not read holds it until the send timeout). A large reply that
-/// finds no room is dropped at once and the request answered `Busy`: without the count, a
-/// tenant's connections asking for a megabyte of random bytes each and never reading it
-/// held a megabyte of the daemon's memory each (120 of them took it from 16 to 159 MB).
-fn send_reply(
-    shared: &Shared,
-    tenant: &str,
-    channel: &dyn Channel,
-    request_id: RequestId,
-    reply: Reply,
-) -> bool {
-    let len = reply.frame.len();
-    if len <= UNCOUNTED_REPLY {
-        return channel.send(&reply.frame);
+/// Room in the tenant's share of the frame budget for one request's reply: the largest
+/// frame, taken before the request is served (so a request that finds none is answered
+/// `Busy` without being served, and may be sent again), then only the reply's own bytes
+/// while it is being sent (a peer that does not read holds them until the send timeout).
+/// Without it, a tenant's connections asking for a megabyte of random bytes each and
+/// never reading it held a megabyte of the daemon's memory each (120 of them took it from
+/// 16 to 159 MB).
+struct ReplyRoom<'a> {
+    frames: &'a FrameBudget,
+    tenant: &'a str,
+    held: usize,
+}
+
+impl<'a> ReplyRoom<'a> {
+    fn take(frames: &'a FrameBudget, tenant: &'a str) -> Option<Self> {
+        let largest = usize::try_from(Limits::default().max_frame_len())
+            .unwrap_or(usize::MAX)
+            .saturating_add(4);
+        // Built only once the room is taken: its drop gives the room back.
+        frames
+            .take(tenant, largest, Instant::now() + REPLY_ROOM_WAIT)
+            .then(|| ReplyRoom {
+                frames,
+                tenant,
+                held: largest,
+            })
     }
-    if !shared.frames.take(tenant, len, Instant::now()) {
-        drop(reply);
-        return channel.send(&Device::refusal(request_id, Status::Busy).frame);
+
+    /// Sends `reply`, holding room for its bytes (none for a small one) until it is sent.
+    fn send(mut self, channel: &dyn Channel, reply: &Reply) -> bool {
+        let len = reply.frame.len();
+        let keep = if len > UNCOUNTED_REPLY {
+            len.min(self.held)
+        } else {
+            0
+        };
+        self.frames.give(self.tenant, self.held - keep);
+        self.held = keep;
+        channel.send(&reply.frame)
     }
-    let sent = channel.send(&reply.frame);
-    drop(reply);
-    shared.frames.give(tenant, len);
-    sent
+}
+
+impl Drop for ReplyRoom<'_> {
+    fn drop(&mut self) {
+        self.frames.give(self.tenant, self.held);
+    }
 }
 
 fn refusal_without_id(status: Status) -> Reply {

@@ -543,7 +543,8 @@ fn roles_document_matches_the_table() {
          at most as many running jobs as there are cores per partition; `Busy` when a \
          partition's queue is full), its processors (while partitions are active together \
          they share the requests running at once), the memory of frames being received \
-         and of replies over 4 KiB being sent (`Busy` for a reply with no room), \
+         and of replies being sent (room for a reply is taken before its request is \
+         served: `Busy`, unserved, without it), \
          the input multi-part operations hold back (16 MiB a partition, `QuotaExceeded`), \
          and the rate of new connections (a thousand a second on a partition's socket, 128 \
          at once; the rest wait in the socket's backlog); the admin's connections are \

@@ -175,8 +175,9 @@ impl Raw {
 
 /// A reply waits in the daemon until its peer reads it (or the send timeout): 120 of A's
 /// connections asking for a megabyte of random bytes each and never reading took the daemon
-/// from 16 to 159 MB. A large reply now takes its bytes from the tenant's share of the frame
-/// memory (64 MiB) while it is sent, and one that finds no room is answered `Busy` at once.
+/// from 16 to 159 MB. A request now takes room for its reply from the tenant's share of the
+/// frame memory (64 MiB) before it is served, and a large reply holds its bytes until it is
+/// sent; a request that finds no room within a second is answered `Busy`, unserved.
 #[test]
 fn s29_replies_nobody_reads_hold_no_more_than_the_tenants_frame_memory() {
     let daemon = start();
@@ -190,22 +191,25 @@ fn s29_replies_nobody_reads_hold_no_more_than_the_tenants_frame_memory() {
     make_partition(&daemon, "a", roomy);
     let a = user_session(&daemon, "a");
     let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
-    let mut readers = Vec::new();
-    for _ in 0..80 {
-        let mut raw = Raw::connect(&daemon, "a");
-        let session = raw.session(login.issue_ticket().unwrap());
+    let mut readers: Vec<_> = (0..80)
+        .map(|_| {
+            let mut raw = Raw::connect(&daemon, "a");
+            let session = raw.session(login.issue_ticket().unwrap());
+            (raw, session)
+        })
+        .collect();
+    for (raw, session) in &mut readers {
         raw.send(
-            Some(session),
+            Some(*session),
             GenerateRandomRequest {
                 len: ihsm_client::proto::DataLen::new(1 << 20).unwrap(),
             },
         );
-        readers.push(raw);
     }
-    // Every request has been served by now; then the replies are read.
-    std::thread::sleep(Duration::from_secs(1));
+    // Every request has been served or refused by now; then the replies are read.
+    std::thread::sleep(Duration::from_secs(2));
     let (mut served, mut busy) = (0, 0);
-    for raw in &mut readers {
+    for (raw, _) in &mut readers {
         match raw.receive(Opcode::GenerateRandom).result {
             Ok(_) => served += 1,
             Err(ErrorStatus::Known(Status::Busy)) => busy += 1,
