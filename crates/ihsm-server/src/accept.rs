@@ -11,8 +11,9 @@
 //! of connections on one partition's socket delays the others' by one round, never more;
 //! and a partition's socket has at most so many new connections a second (`Rate`), the rest
 //! waiting in its backlog, so a tenant opening and closing connections in a loop takes only
-//! so much of the daemon's time. When the process is out of descriptors (or memory) the loop backs off instead of spinning
-//! on a socket that stays readable, and established connections are served meanwhile.
+//! so much of the daemon's time. When the process is out of descriptors (or memory) the
+//! loop backs off instead of spinning on a socket that stays readable, and established
+//! connections are served meanwhile.
 
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;

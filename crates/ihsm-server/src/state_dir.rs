@@ -79,14 +79,17 @@ impl StateDir {
         let uid = rustix::process::geteuid().as_raw();
         let path = absolute(path)?;
         if let Some(parent) = path.parent() {
+            // Those that exist are checked before anything is made through them (another
+            // user's link would have root make directories wherever it points), and all of
+            // them once they all exist (one made by someone else meanwhile is theirs, and
+            // refused), as written and as they really are behind any symbolic link.
+            check_ancestors(&path, uid, Missing::Skip)?;
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-            // Checked once they all exist (one made by someone else meanwhile is theirs, and
-            // refused), as written and as they really are behind any symbolic link.
-            check_ancestors(&path, uid)?;
+            check_ancestors(&path, uid, Missing::Refuse)?;
             let real = std::fs::canonicalize(parent)
                 .map_err(|e| format!("cannot resolve {}: {e}", parent.display()))?;
-            check_ancestors(&real.join("state"), uid)?;
+            check_ancestors(&real.join("state"), uid, Missing::Refuse)?;
         }
         match fs::mkdir(&path, Mode::from_raw_mode(0o700)) {
             Ok(()) | Err(Errno::EXIST) => {}
@@ -404,17 +407,29 @@ fn scan(
     Ok(())
 }
 
+/// What [`check_ancestors`] makes of an ancestor that does not exist (yet).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    Skip,
+    Refuse,
+}
+
 /// Refuses an ancestor another user could rename the state directory out of: one owned by
 /// neither root nor ihsmd's uid, writable by others without the sticky bit, or writable by
 /// a group other than root's without it (or by root's group and anyone an access ACL names:
 /// the group bits of a file with an ACL are its mask). An ancestor that is a symbolic link is
-/// judged by its owner here (its target is checked on the real path), and every ancestor must
-/// exist.
-fn check_ancestors(path: &Path, uid: u32) -> Result<(), String> {
+/// judged by its owner here (its target is checked on the real path). An ancestor that does
+/// not exist is skipped or refused, as `missing` says.
+fn check_ancestors(path: &Path, uid: u32, missing: Missing) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     for ancestor in path.ancestors().skip(1) {
-        let meta = std::fs::symlink_metadata(ancestor)
-            .map_err(|e| format!("cannot inspect {}: {e}", ancestor.display()))?;
+        let meta = match std::fs::symlink_metadata(ancestor) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing == Missing::Skip => {
+                continue
+            }
+            Err(e) => return Err(format!("cannot inspect {}: {e}", ancestor.display())),
+        };
         let owner = meta.uid();
         if owner != 0 && owner != uid {
             return Err(format!(

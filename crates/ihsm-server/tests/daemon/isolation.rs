@@ -536,6 +536,17 @@ fn with_share(
     user_session(daemon, name)
 }
 
+/// The partition of `session` holds no more locked memory than its share.
+fn assert_within_share(session: &ihsm_client::Session) {
+    let info = session.client().partition_info().unwrap();
+    assert!(
+        info.locked_bytes <= info.quotas.max_locked_bytes,
+        "the partition holds {} of its {} bytes",
+        info.locked_bytes,
+        info.quotas.max_locked_bytes
+    );
+}
+
 fn p521(session: &ihsm_client::Session) -> Result<ihsm_client::proto::Handle, Error> {
     session
         .generate_key_pair(
@@ -576,13 +587,7 @@ fn s29_one_partition_cannot_take_the_locked_memory_of_another() {
         matches!(refused, Error::Status(Status::QuotaExceeded)),
         "{refused} after {made} keys"
     );
-    let info = a.client().partition_info().unwrap();
-    assert!(
-        info.locked_bytes <= info.quotas.max_locked_bytes,
-        "A holds {} of its {} bytes",
-        info.locked_bytes,
-        info.quotas.max_locked_bytes
-    );
+    assert_within_share(&a);
     // B is untouched by it.
     for _ in 0..20 {
         let key = p521(&b).expect("B's keys have B's share");
@@ -676,13 +681,7 @@ fn s29_keys_grow_on_first_use_only_within_their_share() {
         "{refused:?} after {used} of {} keys used",
         keys.len()
     );
-    let info = a.client().partition_info().unwrap();
-    assert!(
-        info.locked_bytes <= info.quotas.max_locked_bytes,
-        "A holds {} of its {} bytes",
-        info.locked_bytes,
-        info.quotas.max_locked_bytes
-    );
+    assert_within_share(&a);
     // The keys already used go on working; B and the admin are untouched.
     a.encrypt(oaep(), keys[0], b"again").unwrap();
     for _ in 0..5 {

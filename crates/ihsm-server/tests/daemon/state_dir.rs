@@ -220,6 +220,13 @@ fn s27_an_ancestor_link_of_another_user_is_refused() {
     let said = refused(&link.join("state"));
     assert!(said.contains("owned by uid 65534"), "{said}");
     assert!(!real.join("state").exists(), "nothing made behind it");
+    // Nor any directory on the way to a state directory deeper behind it.
+    let said = refused(&link.join("x").join("y").join("state"));
+    assert!(said.contains("owned by uid 65534"), "{said}");
+    assert!(
+        !real.join("x").exists(),
+        "no directory made through the link"
+    );
 }
 
 /// Fuses planted by someone else would give every key to whoever chose the device secret.
