@@ -110,12 +110,35 @@ impl FrameBuffer {
     /// Wipes the body after its frame was decoded, and gives its memory back (a small
     /// buffer is kept for the next frame).
     pub fn finish(&mut self) {
+        drop(self.finish_held());
+    }
+
+    /// As [`finish`](Self::finish), but the budget the frame took stays taken until the
+    /// returned [`Held`] drops: the request decoded from the frame holds as many bytes as
+    /// the frame did (a megabyte of data to digest), until it is served.
+    pub fn finish_held(&mut self) -> Held {
         self.bytes.zeroize();
         if self.bytes.capacity() > KEPT {
             self.bytes = Vec::new();
         }
-        self.budget.give(&self.tenant, self.charged);
-        self.charged = 0;
+        Held {
+            budget: self.budget.clone(),
+            tenant: self.tenant.clone(),
+            bytes: std::mem::take(&mut self.charged),
+        }
+    }
+}
+
+/// Bytes of the frame budget a decoded request holds, given back when dropped.
+pub struct Held {
+    budget: Arc<FrameBudget>,
+    tenant: String,
+    bytes: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.budget.give(&self.tenant, self.bytes);
     }
 }
 

@@ -167,7 +167,8 @@ pub(crate) fn serve(
             }
         }
         let decoded = Request::decode(body.body());
-        body.finish();
+        // The decoded request holds as much as its frame did: counted until it is served.
+        let held = body.finish_held();
         let request = match decoded {
             Ok(request) => request,
             Err(error) => {
@@ -187,6 +188,7 @@ pub(crate) fn serve(
                         let _turn = shared.turns.take(&tenant);
                         shared.device.reply(&conn, Ok(request))
                     };
+                    drop(held);
                     room.send(&*channel, &reply)
                 }
                 None => channel.send(&Device::refusal(request_id, Status::Busy).frame),
@@ -210,6 +212,8 @@ pub(crate) fn serve(
                 // Released however the job ends, a panic included, so the connection's
                 // thread never waits for it forever.
                 let _slot = Released(&in_flight);
+                // Counted until the job ends, or is dropped unrun.
+                let _held = held;
                 if closed.load(Ordering::Acquire) {
                     // No one is waiting for the answer: a flood's backlog ends with it.
                     return;

@@ -113,8 +113,8 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixStream;
 
 use ihsm_client::proto::msgs::{
-    AttachLoginRequest, GenerateKeyPairRequest, GenerateRandomRequest, GetStatusRequest,
-    OpenSessionRequest,
+    AttachLoginRequest, DigestRequest, GenerateKeyPairRequest, GenerateRandomRequest,
+    GetStatusRequest, OpenSessionRequest,
 };
 use ihsm_client::proto::{
     Attribute, ErrorStatus, KeyPairSpec, Limits, Opcode, Quotas, Request, RequestBody, RequestId,
@@ -222,6 +222,67 @@ fn s29_replies_nobody_reads_hold_no_more_than_the_tenants_frame_memory() {
         "{served} megabyte replies held at once, {busy} refused"
     );
     assert!(served >= 32, "only {served} served");
+}
+
+/// A decoded request holds a copy of its frame until it is served, and that copy once went
+/// uncounted the moment the frame was decoded: with A's share full of replies it did not
+/// read, each further connection of A's sending a megabyte to digest held a megabyte while
+/// its request waited for room for its reply (300 of them took the daemon to 282 MB). The
+/// frame's bytes now stay counted until the request is served: with 2 MiB of A's share
+/// left, a megabyte to digest and the room for its reply do not both fit.
+#[test]
+fn s29_requests_waiting_to_be_served_count_against_the_tenants_frame_memory() {
+    let daemon = start();
+    provision(&daemon, &[]);
+    let roomy = Quotas {
+        max_connections: 100,
+        max_sessions: 200,
+        max_locked_bytes: 2 << 20,
+        ..quotas()
+    };
+    make_partition(&daemon, "a", roomy);
+    let a = user_session(&daemon, "a");
+    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    let connect = || {
+        let mut raw = Raw::connect(&daemon, "a");
+        let session = raw.session(login.issue_ticket().unwrap());
+        (raw, session)
+    };
+    let (mut digester, session) = connect();
+    let megabyte = || DigestRequest {
+        mechanism: ihsm_client::proto::Mechanism::Sha256,
+        data: ihsm_client::proto::Data::copy_from(&vec![7; 1 << 20]).unwrap(),
+    };
+    digester.send(Some(session), megabyte());
+    assert!(
+        digester.receive(Opcode::Digest).result.is_ok(),
+        "served while A's share has room"
+    );
+    // 62 replies of a megabyte nobody reads: 2 MiB of A's 64 left.
+    let mut unread: Vec<_> = (0..62).map(|_| connect()).collect();
+    for (raw, session) in &mut unread {
+        raw.send(
+            Some(*session),
+            GenerateRandomRequest {
+                len: ihsm_client::proto::DataLen::new(1 << 20).unwrap(),
+            },
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..3 {
+        digester.send(Some(session), megabyte());
+        assert_eq!(
+            digester.receive(Opcode::Digest).result.err(),
+            Some(ErrorStatus::Known(Status::Busy)),
+            "the request's megabyte and its reply's room do not both fit"
+        );
+    }
+    // Once A reads its replies, it is served again.
+    for (raw, _) in &mut unread {
+        assert!(raw.receive(Opcode::GenerateRandom).result.is_ok());
+    }
+    digester.send(Some(session), megabyte());
+    assert!(digester.receive(Opcode::Digest).result.is_ok());
 }
 
 fn rsa_pair(bits: RsaKeySize, token: bool) -> GenerateKeyPairRequest {
