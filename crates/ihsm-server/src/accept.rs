@@ -1,6 +1,6 @@
 //! The accept loop: one thread polls every listening socket, admits each new connection
-//! within its limits, and gives it a thread of its own (one kept from an ended connection
-//! where one waits: see `threads.rs`).
+//! within its limits, and gives it a thread of its own (one kept from an ended connection to
+//! the same socket where one waits: see `threads.rs`).
 //!
 //! Admission: the admin socket's connections are counted apart from the partitions', so
 //! partitions holding all theirs never leave the admin without room; every partition
@@ -266,11 +266,18 @@ fn admit(shared: &Arc<Shared>, listener: &Listener, stream: UnixStream) {
             },
         );
     let thread_shared = shared.clone();
-    let spawned = shared.threads.run(Box::new(move || {
-        // Forgotten however the connection ends, a panic included.
-        let _forget = Forget(&thread_shared, id);
-        conn::serve(&thread_shared, channel, connection, id, peer);
-    }));
+    let tenant = match &listener.socket {
+        Socket::Admin => crate::pool::ADMIN_TENANT,
+        Socket::Partition(name) => name.as_str(),
+    };
+    let spawned = shared.threads.run(
+        tenant,
+        Box::new(move || {
+            // Forgotten however the connection ends, a panic included.
+            let _forget = Forget(&thread_shared, id);
+            conn::serve(&thread_shared, channel, connection, id, peer);
+        }),
+    );
     if spawned.is_err() {
         shared.forget(id);
         log("connection refused: no thread for it");

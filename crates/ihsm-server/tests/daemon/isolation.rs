@@ -845,6 +845,56 @@ fn s29_connections_one_after_another_start_no_new_threads() {
     );
 }
 
+/// A kept thread holds AWS-LC's random generator state, charged to the partition it was
+/// made for: handed to another partition's connection, it served that partition from the
+/// first's share (B's connections came and went, and A's next 120 connections cost A
+/// nothing while B paid for them, for as long as A kept them). A thread now serves only its
+/// own socket's connections.
+#[test]
+fn s29_a_kept_thread_serves_only_its_own_partition() {
+    let daemon = start();
+    provision(&daemon, &[]);
+    for name in ["a", "b"] {
+        let roomy = Quotas {
+            max_connections: 150,
+            ..quotas()
+        };
+        make_partition(&daemon, name, roomy);
+    }
+    let locked = |name: &str| {
+        admin(&daemon)
+            .list_partitions()
+            .unwrap()
+            .into_iter()
+            .find(|p| p.name.as_str() == name)
+            .unwrap()
+            .locked_bytes
+    };
+    // Connections that only ask for the status: what they hold in locked memory is their
+    // thread's random generator state.
+    let open = |name: &str| -> Vec<Raw> {
+        (0..120)
+            .map(|_| {
+                let mut raw = Raw::connect(&daemon, name);
+                raw.send(None, GetStatusRequest {});
+                assert!(raw.receive(Opcode::GetStatus).result.is_ok());
+                raw
+            })
+            .collect()
+    };
+    drop(open("b"));
+    std::thread::sleep(Duration::from_millis(300));
+    let (a_before, b_before) = (locked("a"), locked("b"));
+    let held = open("a");
+    let (a_after, b_after) = (locked("a"), locked("b"));
+    assert!(
+        a_after > a_before,
+        "A's 120 connections cost A nothing ({a_before} -> {a_after} bytes)"
+    );
+    assert_eq!(b_after, b_before, "B pays for A's connections");
+    drop(held);
+}
+
 /// A flood of connections on partition A's socket once kept the one accept thread on it:
 /// the admin's and B's connections waited 13 s. The listeners take turns now.
 #[test]
