@@ -173,6 +173,24 @@ impl Raw {
     }
 }
 
+/// Partition A with room for a hundred connections, its user session and a login to
+/// attach them to.
+fn roomy_partition_a(
+    daemon: &ihsm_testkit::daemon::Daemon,
+) -> (ihsm_client::Session, ihsm_client::Login) {
+    provision(daemon, &[]);
+    let roomy = Quotas {
+        max_connections: 100,
+        max_sessions: 200,
+        max_locked_bytes: 2 << 20,
+        ..quotas()
+    };
+    make_partition(daemon, "a", roomy);
+    let a = user_session(daemon, "a");
+    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    (a, login)
+}
+
 /// A reply waits in the daemon until its peer reads it (or the send timeout): 120 of A's
 /// connections asking for a megabyte of random bytes each and never reading took the daemon
 /// from 16 to 159 MB. A request now takes room for its reply from the tenant's share of the
@@ -181,16 +199,7 @@ impl Raw {
 #[test]
 fn s29_replies_nobody_reads_hold_no_more_than_the_tenants_frame_memory() {
     let daemon = start();
-    provision(&daemon, &[]);
-    let roomy = Quotas {
-        max_connections: 100,
-        max_sessions: 200,
-        max_locked_bytes: 2 << 20,
-        ..quotas()
-    };
-    make_partition(&daemon, "a", roomy);
-    let a = user_session(&daemon, "a");
-    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    let (_a, login) = roomy_partition_a(&daemon);
     let mut readers: Vec<_> = (0..80)
         .map(|_| {
             let mut raw = Raw::connect(&daemon, "a");
@@ -233,16 +242,7 @@ fn s29_replies_nobody_reads_hold_no_more_than_the_tenants_frame_memory() {
 #[test]
 fn s29_requests_waiting_to_be_served_count_against_the_tenants_frame_memory() {
     let daemon = start();
-    provision(&daemon, &[]);
-    let roomy = Quotas {
-        max_connections: 100,
-        max_sessions: 200,
-        max_locked_bytes: 2 << 20,
-        ..quotas()
-    };
-    make_partition(&daemon, "a", roomy);
-    let a = user_session(&daemon, "a");
-    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
+    let (_a, login) = roomy_partition_a(&daemon);
     let connect = || {
         let mut raw = Raw::connect(&daemon, "a");
         let session = raw.session(login.issue_ticket().unwrap());

@@ -45,6 +45,17 @@ fn spawn_daemon(mut command: Command) -> (std::process::Child, String) {
     (child, first)
 }
 
+/// Runs `ihsmd` on `state`, stops it once it is ready, and returns its ready line (empty if
+/// it refused to start).
+fn starts(state: &Path) -> String {
+    let mut command = Command::new(ihsmd());
+    command.arg("--state-dir").arg(state);
+    let (mut child, ready) = spawn_daemon(command);
+    ihsm_testkit::daemon::terminate(child.id());
+    assert!(child.wait().unwrap().success(), "{ready}");
+    ready
+}
+
 /// Runs `ihsmd` on `state`, expects it to refuse to start, and returns what it said. A
 /// daemon that gets ready instead is killed and the test fails.
 fn refused(state: &Path) -> String {
@@ -140,11 +151,7 @@ fn s27_a_world_writable_ancestor_without_the_sticky_bit_is_refused() {
     assert!(!state.exists(), "no state directory made under it");
     // With the sticky bit, others cannot rename what ihsmd owns: accepted (as /tmp is).
     set_mode(parent.path(), 0o1777);
-    let mut command = Command::new(ihsmd());
-    command.arg("--state-dir").arg(&state);
-    let (mut child, ready) = spawn_daemon(command);
-    ihsm_testkit::daemon::terminate(child.id());
-    assert!(child.wait().unwrap().success());
+    let ready = starts(&state);
     assert!(ready.contains("ready"), "{ready}");
 }
 
@@ -193,11 +200,7 @@ fn s27_a_group_writable_ancestor_is_refused_unless_the_group_is_roots() {
         Err(error) => eprintln!("(no ACLs on this file system: {error})"),
     }
     set_mode(parent.path(), 0o775);
-    let mut command = Command::new(ihsmd());
-    command.arg("--state-dir").arg(&state);
-    let (mut child, ready) = spawn_daemon(command);
-    ihsm_testkit::daemon::terminate(child.id());
-    assert!(child.wait().unwrap().success());
+    let ready = starts(&state);
     assert!(ready.contains("ready"), "root's group may write: {ready}");
 }
 
@@ -461,12 +464,8 @@ fn s27_a_file_with_a_second_name_is_refused() {
     let parent = parent();
     let state = parent.path().join("state");
     // A first start makes the files; then the fuses get a second name beside the directory.
-    let mut command = Command::new(ihsmd());
-    command.arg("--state-dir").arg(&state);
-    let (mut child, ready) = spawn_daemon(command);
+    let ready = starts(&state);
     assert!(ready.contains("ready"), "{ready}");
-    ihsm_testkit::daemon::terminate(child.id());
-    assert!(child.wait().unwrap().success());
     let second = parent.path().join("fuses-too");
     std::fs::hard_link(state.join("fuses"), &second).unwrap();
     let said = refused(&state);
@@ -475,11 +474,7 @@ fn s27_a_file_with_a_second_name_is_refused() {
         "{said}"
     );
     std::fs::remove_file(&second).unwrap();
-    let mut command = Command::new(ihsmd());
-    command.arg("--state-dir").arg(&state);
-    let (mut child, ready) = spawn_daemon(command);
-    ihsm_testkit::daemon::terminate(child.id());
-    assert!(child.wait().unwrap().success());
+    let ready = starts(&state);
     assert!(
         ready.contains("ready"),
         "one name again: accepted ({ready})"
