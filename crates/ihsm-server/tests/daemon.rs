@@ -27,6 +27,8 @@ use zeroize::Zeroizing;
 
 mod daemon {
     pub mod isolation;
+    pub mod protocol;
+    pub mod raw;
     pub mod state_dir;
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use ihsm_client::{Client, Error, Role, Status};
 
+use super::raw::Raw;
 use crate::{
     admin, make_partition, own_partition, provision, quotas, start, user_session, OFFICER_PIN,
     USER_PIN,
@@ -113,65 +114,11 @@ use std::io::{Read as _, Write as _};
 use std::os::unix::net::UnixStream;
 
 use ihsm_client::proto::msgs::{
-    AttachLoginRequest, DigestRequest, GenerateKeyPairRequest, GenerateRandomRequest,
-    GetStatusRequest, OpenSessionRequest,
+    DigestRequest, GenerateKeyPairRequest, GenerateRandomRequest, GetStatusRequest,
 };
 use ihsm_client::proto::{
-    Attribute, ErrorStatus, KeyPairSpec, Limits, Opcode, Quotas, Request, RequestBody, RequestId,
-    Response, ResponseBody, RsaKeySize, SessionId, Template,
+    Attribute, ErrorStatus, KeyPairSpec, Opcode, Quotas, Response, RsaKeySize, Template,
 };
-
-/// A connection spoken to frame by frame, attached to a login by ticket, that can send
-/// requests without waiting for their answers.
-struct Raw {
-    stream: UnixStream,
-    next: u64,
-}
-
-impl Raw {
-    fn connect(daemon: &ihsm_testkit::daemon::Daemon, partition: &str) -> Self {
-        let stream = UnixStream::connect(daemon.partition_socket(partition)).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        Self { stream, next: 1 }
-    }
-
-    fn send(&mut self, session: Option<SessionId>, body: impl Into<RequestBody>) {
-        let request = Request {
-            request_id: RequestId::new(self.next).unwrap(),
-            session,
-            body: body.into(),
-        };
-        self.next += 1;
-        let frame = request.encode_frame(&Limits::default()).unwrap();
-        // A connection refused at accept may be closed already; its refusal is still there
-        // to read.
-        let _ = self.stream.write_all(&frame);
-    }
-
-    fn receive(&mut self, opcode: Opcode) -> Response {
-        let mut prefix = [0u8; 4];
-        self.stream.read_exact(&mut prefix).unwrap();
-        let mut body = vec![0; u32::from_be_bytes(prefix) as usize];
-        self.stream.read_exact(&mut body).unwrap();
-        Response::decode(&body, opcode).unwrap()
-    }
-
-    /// Attaches to the login of `ticket` and opens a session.
-    fn session(&mut self, ticket: ihsm_client::proto::Ticket) -> SessionId {
-        self.send(None, AttachLoginRequest { ticket });
-        let login = match self.receive(Opcode::AttachLogin).result.unwrap() {
-            ResponseBody::AttachLogin(r) => r.login,
-            _ => unreachable!(),
-        };
-        self.send(None, OpenSessionRequest { login });
-        match self.receive(Opcode::OpenSession).result.unwrap() {
-            ResponseBody::OpenSession(r) => r.session,
-            _ => unreachable!(),
-        }
-    }
-}
 
 /// Partition A with room for a hundred connections, its user session and a login to
 /// attach them to.
