@@ -15,7 +15,6 @@
 //! loop backs off instead of spinning on a socket that stays readable, and established
 //! connections are served meanwhile.
 
-use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,40 +40,38 @@ pub(crate) fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
     let mut starved_since: Option<Instant> = None;
     // Some listener still had connections waiting after its turn: poll again at once.
     let mut more = false;
-    // Each partition socket's allowance of new connections, by listener key.
-    let mut rates: BTreeMap<String, Rate> = BTreeMap::new();
     while !stop.load(Ordering::Acquire) {
-        let listeners: Vec<(String, Arc<Listener>)> = shared
+        let listeners: Vec<Arc<Listener>> = shared
             .listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(key, listener)| (key.clone(), listener.clone()))
+            .values()
+            .cloned()
             .collect();
-        rates.retain(|key, _| listeners.iter().any(|(k, _)| k == key));
         let now = Instant::now();
         // A partition socket out of allowance is not polled until its next connection is
         // due (its connections wait in the socket's backlog); the admin's always is.
         let mut wait = if more { Duration::ZERO } else { tick };
         let mut polled = Vec::with_capacity(listeners.len());
-        for (key, listener) in &listeners {
-            let allowed = if listener.socket == Socket::Admin {
-                PER_TURN
-            } else {
-                let rate = rates.entry(key.clone()).or_insert_with(|| Rate::new(now));
-                let allowed = rate.allowed(now);
-                if allowed == 0 {
-                    wait = wait.min(rate.next_due());
+        for listener in &listeners {
+            let allowed = match &listener.rate {
+                None => PER_TURN,
+                Some(rate) => {
+                    let mut rate = rate.lock().unwrap_or_else(PoisonError::into_inner);
+                    let allowed = rate.allowed(now);
+                    if allowed == 0 {
+                        wait = wait.min(rate.next_due());
+                    }
+                    allowed
                 }
-                allowed
             };
             if allowed > 0 {
-                polled.push((key, listener, allowed));
+                polled.push((listener, allowed));
             }
         }
         let mut fds: Vec<PollFd<'_>> = polled
             .iter()
-            .map(|(_, l, _)| PollFd::new(&l.listener, PollFlags::IN))
+            .map(|(l, _)| PollFd::new(&l.listener, PollFlags::IN))
             .collect();
         let timeout = Timespec {
             tv_sec: 0,
@@ -87,12 +84,13 @@ pub(crate) fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
         drop(fds);
         let (mut starved, mut waiting) = (false, false);
         // The admin's listener sorts first (its key is empty): it has the first turn.
-        for ((key, listener, allowed), ready) in polled.iter().zip(ready) {
+        for ((listener, allowed), ready) in polled.iter().zip(ready) {
             if ready {
                 let turn = accept_some(shared, listener, *allowed);
                 // Waiting connections of a socket out of allowance wait for its next due
                 // time, not for the next round.
-                let allowance_left = rates.get_mut(*key).is_none_or(|rate| {
+                let allowance_left = listener.rate.as_ref().is_none_or(|rate| {
+                    let mut rate = rate.lock().unwrap_or_else(PoisonError::into_inner);
                     rate.take(turn.accepted);
                     rate.has_allowance()
                 });
@@ -121,7 +119,7 @@ pub(crate) fn accept_loop(shared: &Arc<Shared>, stop: &AtomicBool) {
 /// not (an accept, an admission, a thread handed over, a close): without a bound, one tenant
 /// opening and closing connections as fast as it could took a core's worth of it, and
 /// others' requests waited for the CPU.
-struct Rate {
+pub(crate) struct Rate {
     /// Time saved up, one connection per interval of it.
     credit: Duration,
     at: Instant,
@@ -135,7 +133,7 @@ const INTERVAL: Duration = Duration::from_millis(1);
 const BURST: u32 = 128;
 
 impl Rate {
-    fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Instant) -> Self {
         Rate {
             credit: INTERVAL * BURST,
             at: now,

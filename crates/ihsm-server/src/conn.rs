@@ -277,9 +277,8 @@ struct ReplyRoom<'a> {
 
 impl<'a> ReplyRoom<'a> {
     fn take(frames: &'a FrameBudget, tenant: &'a str) -> Option<Self> {
-        let largest = usize::try_from(Limits::default().max_frame_len())
-            .unwrap_or(usize::MAX)
-            .saturating_add(4);
+        // The largest frame, with its length prefix.
+        let largest = ihsm_proto::DEFAULT_MAX_FRAME_LEN as usize + 4;
         // Built only once the room is taken: its drop gives the room back.
         frames
             .take(tenant, largest, Instant::now() + REPLY_ROOM_WAIT)

@@ -207,6 +207,8 @@ pub(crate) struct Listener {
     name: String,
     id: SocketId,
     pub(crate) listener: UnixListener,
+    /// A partition socket's allowance of new connections (the admin's has none).
+    pub(crate) rate: Option<Mutex<accept::Rate>>,
 }
 
 impl Listener {
@@ -215,6 +217,7 @@ impl Listener {
         listener
             .set_nonblocking(true)
             .map_err(|e| format!("{}: {e}", dir.display(place, name).display()))?;
+        let rate = (socket != Socket::Admin).then(|| Mutex::new(accept::Rate::new(Instant::now())));
         Ok(Self {
             socket,
             dir: dir.clone(),
@@ -222,6 +225,7 @@ impl Listener {
             name: name.to_string(),
             id,
             listener,
+            rate,
         })
     }
 }

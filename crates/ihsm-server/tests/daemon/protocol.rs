@@ -12,17 +12,18 @@ use ihsm_client::Role;
 use super::raw::Raw;
 use crate::{provision, start, user_session, USER_PIN};
 
-/// Section 1: responses are matched to requests by request id, not by order. A slow request
-/// (a key generation, on the pool) is answered after a fast one sent behind it.
-#[test]
-fn a_fast_request_is_answered_before_a_slow_one_sent_first() {
-    let daemon = start();
-    provision(&daemon, &["a"]);
-    let a = user_session(&daemon, "a");
+/// Partition A's user session, and a raw connection attached to its login that has sent an
+/// RSA-3072 key-pair generation (request id 3; `token` keys or session keys).
+fn key_generation_sent(
+    daemon: &ihsm_testkit::daemon::Daemon,
+    token: bool,
+) -> (ihsm_client::Session, Raw) {
+    provision(daemon, &["a"]);
+    let a = user_session(daemon, "a");
     let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
-    let mut raw = Raw::connect(&daemon, "a");
+    let mut raw = Raw::connect(daemon, "a");
     let session = raw.session(login.issue_ticket().unwrap());
-    let template = || Template::new(vec![Attribute::Token(false)]).unwrap();
+    let template = || Template::new(vec![Attribute::Token(token)]).unwrap();
     raw.send(
         Some(session),
         GenerateKeyPairRequest {
@@ -31,6 +32,15 @@ fn a_fast_request_is_answered_before_a_slow_one_sent_first() {
             private_template: template(),
         },
     );
+    (a, raw)
+}
+
+/// Section 1: responses are matched to requests by request id, not by order. A slow request
+/// (a key generation, on the pool) is answered after a fast one sent behind it.
+#[test]
+fn a_fast_request_is_answered_before_a_slow_one_sent_first() {
+    let daemon = start();
+    let (_a, mut raw) = key_generation_sent(&daemon, false);
     raw.send(None, GetStatusRequest {});
     raw.stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -53,20 +63,7 @@ fn a_fast_request_is_answered_before_a_slow_one_sent_first() {
 #[test]
 fn after_a_response_with_request_id_0_only_running_requests_are_answered() {
     let daemon = start();
-    provision(&daemon, &["a"]);
-    let a = user_session(&daemon, "a");
-    let login = a.client().login(Role::CryptoUser, USER_PIN).unwrap();
-    let mut raw = Raw::connect(&daemon, "a");
-    let session = raw.session(login.issue_ticket().unwrap());
-    let template = || Template::new(vec![Attribute::Token(true)]).unwrap();
-    raw.send(
-        Some(session),
-        GenerateKeyPairRequest {
-            spec: KeyPairSpec::Rsa(RsaKeySize::Rsa3072),
-            public_template: template(),
-            private_template: template(),
-        },
-    );
+    let (a, mut raw) = key_generation_sent(&daemon, true);
     // Most likely running by now (it takes longer than this).
     std::thread::sleep(Duration::from_millis(50));
     // A frame whose header cannot be read (an empty array), and a request behind it.
